@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# One pipeline: clang -> bpftool gen object -> bpftool gen skeleton -> cc -> link.
+# Every tool is overridable: make CLANG=clang-16 BPFTOOL=/opt/bpftool V=1
+
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+# Debian's interpreter, where make deps installs python3-pytest.
+PYTHON ?= /usr/bin/python3
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD ?= build
+prefix ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+RUN_ARGS ?= --snapshots
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-Iinclude -Ivmlinux/$(ARCH) -Ibpf
+CFLAGS ?= -g -O2
+override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
+	-Iinclude -Iuser -I$(BUILD) -MMD -MP -DMEMOBS_VERSION='"$(VERSION)"'
+LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm -lpthread -lncursesw -lmicrohttpd -lcapstone -ldw
+
+# A BPF object is linked from several units; each object gets one skeleton.
+CORE_UNITS := task_iter lifecycle
+BPF_OBJS := $(BUILD)/memobs_core.bpf.o
+SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+LIB := $(BUILD)/libmemobs.a
+BIN := $(BUILD)/memobs
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.DELETE_ON_ERROR:
+# generated BPF objects and skeletons are kept, not deleted as intermediates
+.SECONDARY: $(SKELS) $(BPF_OBJS) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS))
+.PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux
+
+all: $(BIN)
+
+deps:
+	$(Q)scripts/deps.sh
+
+run: deps all
+	$(BIN) run $(RUN_ARGS)
+
+test: deps all $(UNIT_BINS) $(WORKLOAD_BINS)
+	$(Q)scripts/run-tests.sh $(BUILD) $(PYTHON)
+
+unit-test: $(UNIT_BINS)
+	$(Q)scripts/run-tests.sh --unit-only $(BUILD) $(PYTHON)
+
+e2e-test: all $(WORKLOAD_BINS)
+	$(Q)scripts/run-tests.sh --e2e-only $(BUILD) $(PYTHON)
+
+workloads: $(WORKLOAD_BINS)
+
+bench: all $(WORKLOAD_BINS) $(BENCH_BINS)
+	$(Q)bench/run.sh $(BUILD)
+
+$(BUILD) $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/workloads $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+# Kernel side
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/memobs_core.bpf.o: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS))
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+# Userspace
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/user/main.o $(LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Tests, workloads and benchmarks
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) -lcmocka $(LDLIBS) $(LDFLAGS) -o $@
+
+# Workloads are the programs under observation: built plainly, frame pointers
+# kept so that deeper stack frames can be walked.
+WORKLOAD_CFLAGS := -g -O2 -Wall -fno-omit-frame-pointer -pthread
+$(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
+	$(call msg,WORKLOAD,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ $(WORKLOAD_LDLIBS_$*)
+
+$(BUILD)/bench/%: bench/%.c | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(prefix)/sbin/memobs
+
+format:
+	clang-format -i $(wildcard user/*.c user/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/workloads/*.c bench/*.c)
+
+# Regenerate the committed vmlinux.h from this machine's kernel.
+vmlinux:
+	vmlinux/gen-vmlinux.sh $(ARCH)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)

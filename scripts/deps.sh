@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Installs the Debian packages that the build, the tests and the benchmarks
+# need, only those missing; runs apt-get update once, and only if needed.
+set -eu
+
+PACKAGES="
+clang llvm make gcc pkg-config bpftool
+libbpf-dev libelf-dev zlib1g-dev
+libcmocka-dev libcapstone-dev libdw-dev libncurses-dev libmicrohttpd-dev
+python3 python3-pytest
+runc tmux bpftrace yamllint prometheus jq
+libjemalloc-dev libtcmalloc-minimal4
+"
+
+missing=""
+for pkg in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = "installed" ] || missing="$missing $pkg"
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086 # word splitting is the point
+apt-get install -y -q --no-install-recommends $missing >&2
