@@ -28,7 +28,7 @@ BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ivmlinux/$(ARCH) -Ibpf
 CFLAGS ?= -g -O2
 override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
-	-Iinclude -Iuser -I$(BUILD) -MMD -MP -DMEMOBS_VERSION='"$(VERSION)"'
+	-iquote include -iquote user -iquote $(BUILD) -MMD -MP -DMEMOBS_VERSION='"$(VERSION)"'
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm -lpthread -lncursesw -lmicrohttpd -lcapstone -ldw
 

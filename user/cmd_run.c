@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `memobs run`: the daemon loop. Options in run_opts.c, the work in pipeline.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/time.h>
+#include "cmd.h"
+#include "emit.h"
+#include "log.h"
+#include "pipeline.h"
+#include "run_opts.h"
+
+static volatile int stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* No SA_RESTART: a signal must cut the ring-buffer wait short. */
+static void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL); /* --duration */
+	signal(SIGPIPE, SIG_IGN);      /* a closed stdout becomes -EIO, reported once */
+}
+
+static int arm_duration(double duration_s)
+{
+	struct itimerval it = {};
+
+	if (duration_s <= 0)
+		return 0;
+	it.it_value.tv_sec = (time_t)duration_s;
+	it.it_value.tv_usec = (suseconds_t)((duration_s - (double)it.it_value.tv_sec) * 1e6);
+	return setitimer(ITIMER_REAL, &it, NULL) ? -errno : 0;
+}
+
+struct run_ctx {
+	struct json json;
+	int output_err;
+};
+
+static void on_event(void *ctx, const struct pipeline_event *ev)
+{
+	struct run_ctx *rc = ctx;
+
+	if (!rc->output_err)
+		rc->output_err = emit_event(stdout, &rc->json, ev);
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx *rc)
+{
+	const struct snapshot *snap;
+	struct pipeline_stats st;
+	__u64 last_stats_ms = now_ms();
+	int err;
+
+	for (;;) {
+		err = pipeline__next(p, &snap);
+		if (err == -EINTR)
+			return 0;
+		if (err)
+			return err;
+		if (o->snapshots && !rc->output_err)
+			rc->output_err = emit_samples(stdout, &rc->json, snap, false);
+		if (snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000) &&
+		    !rc->output_err) {
+			pipeline__stats(p, &st);
+			rc->output_err = emit_stats(stdout, &rc->json, snap->ts_ms, &st);
+			last_stats_ms = snap->ts_ms;
+		}
+		if (rc->output_err) {
+			p_err("failed to write to stdout: %s", strerror(-rc->output_err));
+			return rc->output_err;
+		}
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct pipeline_opts popts = {};
+	struct run_ctx rc = {};
+	struct pipeline *p = NULL;
+	struct pipeline_stats st;
+	struct run_opts o;
+	char msg[256];
+	int err;
+
+	err = run_opts__parse(argc, argv, &o, msg, sizeof(msg));
+	if (err == RUN_PARSE_HELP) {
+		run_opts__usage(stdout);
+		return 0;
+	}
+	if (err) {
+		p_err("run: %s (see 'memobs run --help')", msg);
+		return 2;
+	}
+	log_level += o.verbosity;
+	install_signal_handlers();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	json_init(&rc.json);
+
+	popts.interval_s = o.interval_s;
+	popts.window_s = o.window_s;
+	popts.min_growth_bytes_per_s = o.min_growth_bytes_per_s;
+	popts.detect = !o.no_detect;
+	popts.ringbuf_bytes = o.ringbuf_bytes;
+	popts.stop = &stop_requested;
+	popts.on_event = on_event;
+	popts.ctx = &rc;
+	err = cmd_check_privileges();
+	if (!err)
+		err = pipeline__open(&p, &popts);
+	if (!err)
+		err = arm_duration(o.duration_s);
+	if (!err) {
+		log_startup_line(p);
+		err = run_loop(p, &o, &rc);
+	}
+	if (p && !rc.output_err) {
+		pipeline__stats(p, &st);
+		emit_stats(stdout, &rc.json, now_ms(), &st);
+	}
+	pipeline__close(p);
+	json_free(&rc.json);
+	return err ? 1 : 0;
+}

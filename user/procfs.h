@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Parsers of the /proc files memobs reads; pure on text, plus thin readers. */
+#ifndef MEMOBS_PROCFS_H
+#define MEMOBS_PROCFS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct meminfo {
+	__u64 mem_total_bytes;
+	__u64 mem_available_bytes;
+};
+
+/* Parses /proc/meminfo text. Returns 0, or -EINVAL when MemTotal is missing. */
+int meminfo__parse(const char *text, struct meminfo *out);
+int meminfo__read(const char *proc_root, struct meminfo *out);
+
+/*
+ * From /proc/PID/cgroup text, the cgroup v2 path ("0::/path" line) into out.
+ * Returns 0, -ENOENT when the process is in no v2 cgroup, -ENAMETOOLONG.
+ */
+int pid_cgroup__parse_v2(const char *text, char *out, size_t size);
+/* The same for a v1 hierarchy holding the named controller ("4:memory:/path"). */
+int pid_cgroup__parse_v1(const char *text, const char *controller, char *out, size_t size);
+
+/* Reads a whole small file (under 1 MiB) into a NUL-terminated malloc'd buffer. */
+int read_small_file(const char *path, char **text);
+
+#endif /* MEMOBS_PROCFS_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* `memobs run` options: parsed in one place, read-only afterwards. */
+#ifndef MEMOBS_RUN_OPTS_H
+#define MEMOBS_RUN_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+struct run_opts {
+	double interval_s; /* --interval, default 1 */
+	double duration_s; /* --duration; 0: until SIGINT/SIGTERM */
+	double window_s;   /* --window, default 300 */
+	double min_growth_bytes_per_s; /* --min-growth, default 32 KiB/s */
+	bool snapshots;	   /* --snapshots: a sample line per cgroup per interval */
+	bool no_detect;	   /* --no-detect */
+	__u32 ringbuf_bytes; /* --ringbuf-size */
+	double stats_every_s; /* --stats-interval, default 60 */
+	int verbosity;	   /* -v, repeatable */
+};
+
+#define RUN_PARSE_HELP 1 /* --help was asked: usage printed, exit 0 */
+
+/*
+ * Parses argv (argv[0] = "run"). Returns 0, RUN_PARSE_HELP, or -EINVAL with a
+ * one-line message naming the bad value in err.
+ */
+int run_opts__parse(int argc, char **argv, struct run_opts *opts, char *err, size_t err_size);
+void run_opts__usage(FILE *out);
+
+#endif /* MEMOBS_RUN_OPTS_H */
