@@ -90,6 +90,33 @@ def proc_faults(pid):
     return int(rest[7]) + int(rest[9])
 
 
+def bpf_objects_of(pid):
+    """The BPF program and link ids a process holds open, from /proc/PID/fdinfo."""
+    progs, links = set(), set()
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
+        if "link_id" in fields:
+            links.add(int(fields["link_id"]))
+        elif "prog_id" in fields:
+            progs.add(int(fields["prog_id"]))
+    return progs, links
+
+
+def bpf_objects_alive():
+    """Ids of every loaded BPF program and link on the host."""
+    def ids(kind):
+        out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True,
+                             check=True).stdout
+        return {o["id"] for o in json.loads(out or "[]")}
+    return ids("prog"), ids("link")
+
+
 class Cgroup:
     def __init__(self, name, limit_bytes=None):
         self.name = name
@@ -207,7 +234,7 @@ class Memobs:
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env)
-        self.stderr = b""
+        self.stderr_lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self._err_reader = threading.Thread(target=self._read_err, daemon=True)
@@ -228,7 +255,27 @@ class Memobs:
             self.cond.notify_all()
 
     def _read_err(self):
-        self.stderr = self.proc.stderr.read()
+        for raw in self.proc.stderr:
+            with self.cond:
+                self.stderr_lines.append(raw.decode(errors="replace"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def stderr(self):
+        with self.cond:
+            return "".join(self.stderr_lines)
+
+    def wait_started(self, timeout=15):
+        """Waits for the startup line memobs logs once every probe is attached."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not any(" started: " in l for l in self.stderr_lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError(f"memobs did not start: {''.join(self.stderr_lines)}")
+                self.cond.wait(min(left, 0.2))
 
     def of_type(self, type_):
         with self.cond:

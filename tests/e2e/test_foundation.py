@@ -5,7 +5,8 @@ import os
 import subprocess
 import time
 
-from conftest import (MEMOBS, proc_faults, proc_heap_bytes, proc_status, workload)
+from conftest import (MEMOBS, bpf_objects_alive, bpf_objects_of, proc_faults, proc_heap_bytes,
+                      proc_status, workload)
 
 MIB = 1 << 20
 
@@ -98,7 +99,7 @@ def test_page_faults_per_interval(cgroups, memobs):
 def test_oom_kill_names_pid_cgroup_and_hostile_comm(cgroups, memobs):
     cg = cgroups.make("oom", limit_bytes=64 * MIB)
     m = memobs("run", "--interval", "1", "--no-detect")
-    time.sleep(1.5)
+    m.wait_started()
     # quotes, a backslash, a control character and invalid UTF-8 in the task name
     hostile = b'a"b\\c\x01\xff\xfez'
     p = cg.spawn([workload("memhog"), "--comm", hostile.hex(), "oom"])
@@ -114,6 +115,9 @@ def test_oom_kill_names_pid_cgroup_and_hostile_comm(cgroups, memobs):
 def test_stats_and_clean_exit(cgroups, memobs):
     cg = cgroups.make("exec")
     m = memobs("run", "--interval", "0.5", "--duration", "3", "--no-detect")
+    m.wait_started()
+    progs, links = bpf_objects_of(m.proc.pid)
+    assert len(progs) >= 3 and len(links) >= 3, (progs, links)
     for _ in range(20):  # exec/exit events cross the ring buffer
         cg.spawn(["/bin/true"], wait_ready=False).wait()
     assert m.wait_exit(10) == 0
@@ -124,15 +128,20 @@ def test_stats_and_clean_exit(cgroups, memobs):
     assert last["ringbuf_drops"] == 0 and last["map_full"] == 0
     assert last["attach_failures"] == 0
     assert last["cgroup"] is None
-    # nothing of memobs is left attached
-    links = subprocess.run(["bpftool", "link", "list"], capture_output=True, text=True).stdout
-    progs = subprocess.run(["bpftool", "prog", "list"], capture_output=True, text=True).stdout
-    assert "memobs_" not in links and "memobs_" not in progs
+    # nothing memobs loaded or attached outlives it (the kernel frees them after an RCU
+    # grace period, so allow it a moment)
+    for _ in range(50):
+        alive_progs, alive_links = bpf_objects_alive()
+        if not progs & alive_progs and not links & alive_links:
+            break
+        time.sleep(0.1)
+    assert not progs & alive_progs and not links & alive_links, (progs, links)
 
 
 def test_sigterm_detaches_quickly(memobs):
     m = memobs("run", "--interval", "5", "--no-detect")
-    time.sleep(1.5)
+    m.wait_started()
+    time.sleep(0.5)
     t0 = time.monotonic()
     assert m.stop() == 0
     assert time.monotonic() - t0 < 2.0
@@ -140,7 +149,8 @@ def test_sigterm_detaches_quickly(memobs):
 
 def test_cgroup_created_while_running(cgroups, memobs):
     m = memobs("run", "--snapshots", "--interval", "0.5", "--no-detect")
-    time.sleep(1)
+    m.wait_started()
+    time.sleep(0.6)
     cg = cgroups.make("late")
     cg.spawn([workload("memhog"), "--base", "8", "steady"])
     line = m.wait_for(lambda l: l["type"] == "sample" and l["cgroup"]["id"] == cg.id, 5)
