@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include "caps.h"
 #include "cmd.h"
 #include "features.h"
 #include "loader.h"
@@ -14,10 +15,24 @@
 
 int cmd_check_privileges(void)
 {
-	/* bpf() answers EPERM without CAP_BPF/CAP_SYS_ADMIN: say so before anything loads */
-	if (geteuid() != 0 && access("/proc/self/status", R_OK) == 0) {
-		p_warn("not running as root: BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+	const char *missing = NULL, *optional;
+	int err = caps__check(&missing);
+
+	if (err == -EPERM) {
+		p_err("missing capability %s (memobs needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN "
+		      "on kernels before 5.8; run as root or grant it)",
+		      missing);
+		return err;
 	}
+	if (err) {
+		p_err("failed to read this process's capabilities: %s", strerror(-err));
+		return err;
+	}
+	optional = caps__check_optional();
+	if (optional)
+		p_warn("missing capability %s: allocation attribution cannot read other processes' "
+		       "maps and files",
+		       optional);
 	return 0;
 }
 
@@ -81,8 +96,10 @@ int cmd_check(int argc, char **argv)
 	struct mounts m;
 	struct features f;
 	char tracefs_detail[PATH_MAX + 64], cgroup_detail[PATH_MAX + 64];
+	char caps_detail[128], ptrace_detail[128];
+	const char *missing_cap = NULL, *optional_cap;
 	bool core_ok, loaded;
-	int err;
+	int err, caps_err;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		puts("usage: memobs check\n"
@@ -100,6 +117,14 @@ int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	features__probe(&f, &m);
+	caps_err = caps__check(&missing_cap);
+	snprintf(caps_detail, sizeof(caps_detail), "%s",
+		 caps_err ? (missing_cap ? missing_cap : "capget failed")
+			  : "CAP_BPF, CAP_PERFMON (or CAP_SYS_ADMIN) in the effective set");
+	optional_cap = caps__check_optional();
+	snprintf(ptrace_detail, sizeof(ptrace_detail), "%s",
+		 optional_cap ? "missing: allocation attribution cannot read other processes' maps"
+			      : "read other processes' maps and files (attribution tier)");
 	snprintf(cgroup_detail, sizeof(cgroup_detail), "%s (memory controller on %s)",
 		 m.cgroup2[0] ? m.cgroup2 : "not mounted",
 		 m.memcg_on_v2 ? "v2" : m.memcg_v1[0] ? "v1" : "neither");
@@ -108,7 +133,9 @@ int cmd_check(int argc, char **argv)
 
 	{
 		const struct check_row rows[] = {
-			{ "privilege", f.bpf_syscall, true,
+			{ "capabilities", caps_err == 0, true, caps_detail },
+			{ "CAP_SYS_PTRACE", optional_cap == NULL, false, ptrace_detail },
+			{ "bpf()", f.bpf_syscall, true,
 			  f.bpf_syscall ? "bpf() usable" : "bpf() refused: needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN" },
 			{ "btf", f.btf, true, "/sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" },
 			{ "ringbuf", f.ringbuf, true, "BPF_MAP_TYPE_RINGBUF (Linux 5.8+)" },

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/time.h>
+#include "caps.h"
 #include "cmd.h"
 #include "emit.h"
 #include "log.h"
@@ -129,6 +130,12 @@ int cmd_run(int argc, char **argv)
 		err = pipeline__open(&p, &popts);
 	if (!err)
 		err = arm_duration(o.duration_s);
+	if (!err) {
+		/* everything is attached: keep only what the loop and run-time attaches need */
+		err = caps__drop_after_attach(true);
+		if (err)
+			p_err("failed to drop capabilities: %s", strerror(-err));
+	}
 	if (!err) {
 		log_startup_line(p);
 		err = run_loop(p, &o, &rc);

@@ -184,3 +184,12 @@ def test_check_reports_features():
     assert r.returncode == 0, r.stdout + r.stderr
     for name in ("btf", "iter/task", "ringbuf", "cgroup2", "load+attach"):
         assert any(l.startswith("ok") and name in l for l in r.stdout.splitlines()), name
+
+
+def test_missing_capability_is_named():
+    # root without CAP_BPF and CAP_SYS_ADMIN (dropped from the bounding set, so exec loses them)
+    r = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-bpf,-sys_admin", MEMOBS,
+                        "run", "--duration", "1"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r
+    assert "CAP_BPF" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert r.stdout == ""
