@@ -122,6 +122,7 @@ int cmd_run(int argc, char **argv)
 	popts.min_growth_bytes_per_s = o.min_growth_bytes_per_s;
 	popts.detect = !o.no_detect;
 	popts.ringbuf_bytes = o.ringbuf_bytes;
+	popts.pods_dir = o.pods_dir;
 	popts.stop = &stop_requested;
 	popts.on_event = on_event;
 	popts.ctx = &rc;

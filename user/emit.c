@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "container.h"
 #include "emit.h"
 
 static void write_container(struct json *j, const struct cgroup_stat *cg)
 {
 	json_key(j, "container");
-	/* identity resolution annotates cg->container; until then it is not a container */
-	json_null(j);
-	(void)cg;
+	container_id__write_json(cg->container, j); /* null: not a container */
 }
 
 void emit_common(struct json *j, const char *type, __u64 ts_ms, const struct cgroup_stat *cg)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "agg.h"
 #include "cgroup.h"
+#include "container.h"
 #include "features.h"
 #include "json.h"
 #include "loader.h"
@@ -27,6 +28,7 @@ struct pipeline {
 	struct loader *loader;
 	struct agg *agg;
 	struct cgroup_resolver *cgroups;
+	struct container_resolver *containers;
 	struct snapshot *snap; /* the latest */
 	struct u64map oom_kills; /* cgroup id -> kills seen */
 	__u64 next_pass_ns;
@@ -130,6 +132,20 @@ static int on_task(void *ctx, const struct memobs_task_rec *rec)
 	return agg__add_task(ctx, rec);
 }
 
+/* Cgroups of the previous pass that are gone: their cached identities go too. */
+static void forget_vanished(struct pipeline *p, const struct snapshot *now)
+{
+	size_t i;
+
+	for (i = 0; p->snap && i < p->snap->nr_cgroups; i++) {
+		__u64 id = p->snap->cgroups[i].id;
+
+		/* OOM kill counts stay: a cgroup emptied by the OOM killer still exists */
+		if (!snapshot__find_cgroup(now, id))
+			container_resolver__forget(p->containers, id);
+	}
+}
+
 /* One pass of the sampler: a new snapshot with paths and annotations. */
 static int sample(struct pipeline *p)
 {
@@ -154,6 +170,8 @@ static int sample(struct pipeline *p)
 
 		/* a cgroup removed before it could be named keeps its id only */
 		cg->path = path ? strdup(path) : NULL;
+		if (cg->path)
+			cg->container = container_resolver__lookup(p->containers, cg->id, cg->path);
 		u64map_get(&p->oom_kills, cg->id, &kills);
 		cg->oom_kills_total = kills;
 	}
@@ -161,6 +179,7 @@ static int sample(struct pipeline *p)
 		snap->host_mem_total_bytes = mi.mem_total_bytes;
 		snap->host_mem_available_bytes = mi.mem_available_bytes;
 	}
+	forget_vanished(p, snap);
 	snapshot__free(p->snap);
 	p->snap = snap;
 	return 0;
@@ -195,7 +214,15 @@ int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts)
 	}
 	p->agg = agg__new(sysconf(_SC_PAGESIZE));
 	p->cgroups = cgroup_resolver__new(p->mounts.cgroup2);
-	if (!p->agg || !p->cgroups) {
+	{
+		struct container_resolver_opts copts = {
+			.pods_log_dir = opts->pods_dir,
+			.cgroup2_mount = p->mounts.cgroup2,
+		};
+
+		p->containers = container_resolver__new(&copts);
+	}
+	if (!p->agg || !p->cgroups || !p->containers) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -276,6 +303,7 @@ void pipeline__close(struct pipeline *p)
 	loader__close(p->loader);
 	agg__free(p->agg);
 	cgroup_resolver__free(p->cgroups);
+	container_resolver__free(p->containers);
 	snapshot__free(p->snap);
 	u64map_free(&p->oom_kills);
 	free(p);

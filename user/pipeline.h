@@ -38,6 +38,7 @@ struct pipeline_opts {
 	double min_growth_bytes_per_s;
 	bool detect;	    /* run the leak detector */
 	__u32 ringbuf_bytes; /* 0: the default */
+	const char *pods_dir; /* the kubelet's pod log tree; NULL: /var/log/pods */
 	/* Set by a signal handler: waits end early when it turns non-zero. */
 	volatile int *stop;
 	/* Called for each event as it happens; may be NULL. */

@@ -19,6 +19,7 @@ enum {
 	OPT_NO_DETECT,
 	OPT_RINGBUF_SIZE,
 	OPT_STATS_INTERVAL,
+	OPT_PODS_DIR,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +31,7 @@ static const struct option long_options[] = {
 	{ "no-detect", no_argument, NULL, OPT_NO_DETECT },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "pods-dir", required_argument, NULL, OPT_PODS_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -49,6 +51,8 @@ void run_opts__usage(FILE *out)
 	      "  --no-detect          do not run the leak detector\n"
 	      "  --ringbuf-size BYTES ring buffer for lifecycle events (power of 2, default 256K)\n"
 	      "  --stats-interval S   how often to print a 'stats' line (default 60)\n"
+	      "  --pods-dir DIR       the kubelet's pod logs, for pod and container names\n"
+	      "                       (default /var/log/pods)\n"
 	      "  -v, --verbose        more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -111,6 +115,9 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 		case OPT_STATS_INTERVAL:
 			if (parse_seconds(optarg, MAX_DURATION_S, &o->stats_every_s))
 				return bad_value(err, err_size, "stats-interval", optarg, "seconds > 0");
+			break;
+		case OPT_PODS_DIR:
+			o->pods_dir = optarg;
 			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;

@@ -17,6 +17,7 @@ struct run_opts {
 	bool no_detect;	   /* --no-detect */
 	__u32 ringbuf_bytes; /* --ringbuf-size */
 	double stats_every_s; /* --stats-interval, default 60 */
+	const char *pods_dir; /* --pods-dir: the kubelet's pod log tree */
 	int verbosity;	   /* -v, repeatable */
 };
 
