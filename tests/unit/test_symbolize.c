@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include "symbolize.h"
+
+/* Built with -g (the Makefile's CFLAGS): file:line must come out. */
+static int leaf_line;
+
+__attribute__((noinline)) static int leaf_function(int x)
+{
+	leaf_line = __LINE__;
+	asm volatile("" ::: "memory");
+	return x * 3 + 1;
+}
+
+__attribute__((noinline)) static __u64 capture_return_address(void)
+{
+	__u64 ra = (__u64)(uintptr_t)__builtin_return_address(0);
+
+	asm volatile("" ::: "memory");
+	return ra;
+}
+
+/* Calls capture_return_address() from a line it records. */
+__attribute__((noinline)) static __u64 caller_function(int *call_line)
+{
+	__u64 ra;
+
+	ra = capture_return_address(); *call_line = __LINE__;
+	asm volatile("" ::: "memory"); /* no tail call: the return lands here */
+	return ra;
+}
+
+static char *resolve_one(struct symbolizer *s, __u64 addr, bool is_return)
+{
+	char *out = NULL;
+
+	assert_int_equal(symbolizer__resolve_one(s, getpid(), addr, is_return, &out), 0);
+	assert_non_null(out);
+	print_message("  0x%llx -> %s\n", (unsigned long long)addr, out);
+	return out;
+}
+
+static void test_own_function_with_line(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	char expect[64], *out;
+	__u64 addr = (__u64)(uintptr_t)&leaf_function;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(leaf_function(1), 4);
+	out = resolve_one(s, addr, false);
+	assert_true(strncmp(out, "leaf_function+0x0 (test_symbolize)", 34) == 0);
+	/* the entry's line is the function's opening, at most a few lines above */
+	assert_non_null(strstr(out, "test_symbolize.c:"));
+	free(out);
+
+	/* 4 bytes in is still leaf_function, at its own offset */
+	out = resolve_one(s, addr + 4, false);
+	snprintf(expect, sizeof(expect), "leaf_function+0x4 (test_symbolize)");
+	assert_true(strncmp(out, expect, strlen(expect)) == 0);
+	free(out);
+	symbolizer__free(s);
+}
+
+static void test_return_address_names_the_call(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	char expect[64], *out;
+	int call_line = 0;
+	__u64 ra = caller_function(&call_line);
+
+	(void)state;
+	out = resolve_one(s, ra, true);
+	assert_true(strncmp(out, "caller_function+0x", 18) == 0);
+	snprintf(expect, sizeof(expect), "test_symbolize.c:%d", call_line);
+	assert_non_null(strstr(out, expect));
+	free(out);
+	symbolizer__free(s);
+}
+
+static void test_library_and_batch(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 addrs[4];
+	char *out[4];
+	int i;
+
+	(void)state;
+	assert_true(page != MAP_FAILED);
+	addrs[0] = (__u64)(uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
+	addrs[1] = (__u64)(uintptr_t)&leaf_function + 1; /* taken as a return address */
+	addrs[2] = (__u64)(uintptr_t)page; /* anonymous code: no file */
+	addrs[3] = 8;
+	assert_int_equal(symbolizer__resolve(s, getpid(), addrs, 4, out), 0);
+	for (i = 0; i < 4; i++)
+		print_message("  [%d] %s\n", i, out[i]);
+	/* malloc may be reached through an alias of glibc's own name */
+	assert_non_null(strstr(out[0], "+0x0 (libc.so.6)"));
+	assert_true(strncmp(out[1], "leaf_function+0x1 (test_symbolize)", 34) == 0);
+	assert_string_equal(out[2], "[unknown]");
+	assert_string_equal(out[3], "[unknown]");
+	for (i = 0; i < 4; i++)
+		free(out[i]);
+	munmap(page, 4096);
+	symbolizer__free(s);
+}
+
+/* A library loaded after the first resolve: the maps are read again. */
+static void test_dlopen_after_first_use(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	void *lib, *fn;
+	char *out;
+
+	(void)state;
+	free(resolve_one(s, (__u64)(uintptr_t)&leaf_function, false));
+	lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		lib = dlopen("libelf.so.1", RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(lib);
+	fn = dlsym(lib, "zlibVersion");
+	if (!fn)
+		fn = dlsym(lib, "elf_version");
+	assert_non_null(fn);
+	out = resolve_one(s, (__u64)(uintptr_t)fn, false);
+	assert_non_null(strstr(out, "+0x0 ("));
+	assert_true(strncmp(out, "zlibVersion", 11) == 0 || strncmp(out, "elf_version", 11) == 0);
+	free(out);
+	symbolizer__free(s);
+}
+
+static void test_forget_and_gone(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	char *out[1];
+	__u64 addr = (__u64)(uintptr_t)&leaf_function;
+	pid_t child;
+	int status;
+
+	(void)state;
+	free(resolve_one(s, addr, false));
+	symbolizer__forget_pid(s, getpid());
+	symbolizer__forget_pid(s, getpid()); /* twice is harmless */
+	free(resolve_one(s, addr, false));
+
+	/* a child seen alive keeps resolving after its exit, until forgotten */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(symbolizer__resolve(s, child, &addr, 1, out), 0);
+	assert_true(strncmp(out[0], "leaf_function+0x0", 17) == 0);
+	free(out[0]);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(symbolizer__resolve(s, child, &addr, 1, out), 0);
+	assert_true(strncmp(out[0], "leaf_function+0x0", 17) == 0);
+	free(out[0]);
+	symbolizer__forget_pid(s, child);
+	assert_int_equal(symbolizer__resolve(s, child, &addr, 1, out), -ESRCH);
+	assert_null(out[0]);
+	symbolizer__free(s);
+	symbolizer__free(NULL);
+}
+
+/*
+ * MEMOBS_TEST_SYMBOLIZE="pid addr [addr...]" (tests/e2e/test_symbolize_container.py,
+ * as root): resolves addresses of another process, one line each, exact IPs.
+ */
+static int resolve_from_env(const char *spec)
+{
+	struct symbolizer *s = symbolizer__new();
+	char *copy = strdup(spec), *save = NULL, *tok, *out;
+	int pid, err = 0;
+
+	if (!s || !copy)
+		return 1;
+	tok = strtok_r(copy, " ", &save);
+	pid = tok ? atoi(tok) : 0;
+	while ((tok = strtok_r(NULL, " ", &save))) {
+		err = symbolizer__resolve_one(s, pid, strtoull(tok, NULL, 0), false, &out);
+		if (err)
+			break;
+		printf("%s\n", out);
+		free(out);
+	}
+	free(copy);
+	symbolizer__free(s);
+	return err ? 1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_own_function_with_line),
+		cmocka_unit_test(test_return_address_names_the_call),
+		cmocka_unit_test(test_library_and_batch),
+		cmocka_unit_test(test_dlopen_after_first_use),
+		cmocka_unit_test(test_forget_and_gone),
+	};
+	const char *spec = getenv("MEMOBS_TEST_SYMBOLIZE");
+
+	if (spec)
+		return resolve_from_env(spec);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
