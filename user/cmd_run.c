@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "run_opts.h"
+#include "snapsock.h"
 
 static volatile int stop_requested;
 
@@ -47,6 +48,7 @@ static int arm_duration(double duration_s)
 struct run_ctx {
 	struct json json;
 	int output_err;
+	struct snapsock_server *socket; /* NULL: none */
 };
 
 static void on_event(void *ctx, const struct pipeline_event *ev)
@@ -55,6 +57,22 @@ static void on_event(void *ctx, const struct pipeline_event *ev)
 
 	if (!rc->output_err)
 		rc->output_err = emit_event(stdout, &rc->json, ev);
+}
+
+/*
+ * Another daemon serving the socket is not fatal: its clients keep it, this
+ * one runs without (two daemons on a node is the operator's call to make).
+ */
+static int open_socket(struct run_ctx *rc, const char *path)
+{
+	int err = snapsock_server__open(&rc->socket, path);
+
+	if (err == -EADDRINUSE) {
+		p_warn("another memobs serves '%s': running without a socket", path);
+		rc->socket = NULL;
+		return 0;
+	}
+	return err;
 }
 
 static __u64 now_ms(void)
@@ -80,6 +98,10 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 			return err;
 		if (o->snapshots && !rc->output_err)
 			rc->output_err = emit_samples(stdout, &rc->json, snap, false);
+		if (rc->socket) {
+			pipeline__stats(p, &st);
+			snapsock_server__publish(rc->socket, snap, &st);
+		}
 		if (snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000) &&
 		    !rc->output_err) {
 			pipeline__stats(p, &st);
@@ -131,6 +153,8 @@ int cmd_run(int argc, char **argv)
 		err = pipeline__open(&p, &popts);
 	if (!err)
 		err = arm_duration(o.duration_s);
+	if (!err && o.socket_path)
+		err = open_socket(&rc, o.socket_path);
 	if (!err) {
 		/* everything is attached: keep only what the loop and run-time attaches need */
 		err = caps__drop_after_attach(true);
@@ -145,6 +169,7 @@ int cmd_run(int argc, char **argv)
 		pipeline__stats(p, &st);
 		emit_stats(stdout, &rc.json, now_ms(), &st);
 	}
+	snapsock_server__close(rc.socket);
 	pipeline__close(p);
 	json_free(&rc.json);
 	return err ? 1 : 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "opts.h"
 #include "run_opts.h"
+#include "snapsock.h"
 
 #define MAX_INTERVAL_S 3600.0
 #define MAX_DURATION_S (365.0 * 86400)
@@ -20,6 +21,8 @@ enum {
 	OPT_RINGBUF_SIZE,
 	OPT_STATS_INTERVAL,
 	OPT_PODS_DIR,
+	OPT_SOCKET,
+	OPT_NO_SOCKET,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +35,8 @@ static const struct option long_options[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "pods-dir", required_argument, NULL, OPT_PODS_DIR },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -53,6 +58,9 @@ void run_opts__usage(FILE *out)
 	      "  --stats-interval S   how often to print a 'stats' line (default 60)\n"
 	      "  --pods-dir DIR       the kubelet's pod logs, for pod and container names\n"
 	      "                       (default /var/log/pods)\n"
+	      "  --socket PATH        serve snapshots to 'memobs top' here, mode 0600\n"
+	      "                       (default " SNAPSOCK_DEFAULT_PATH ")\n"
+	      "  --no-socket          serve no snapshots\n"
 	      "  -v, --verbose        more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -71,6 +79,7 @@ static bool is_power_of_2(__u64 v)
 
 int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t err_size)
 {
+	bool no_socket = false;
 	__u64 bytes;
 	int c;
 
@@ -79,6 +88,7 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 	o->window_s = 300;
 	o->min_growth_bytes_per_s = 32 * 1024;
 	o->stats_every_s = 60;
+	o->socket_path = SNAPSOCK_DEFAULT_PATH;
 
 	optind = 0; /* glibc: a full re-initialisation, so that parsing can be repeated */
 	opterr = 0; /* our own messages */
@@ -119,6 +129,15 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 		case OPT_PODS_DIR:
 			o->pods_dir = optarg;
 			break;
+		case OPT_SOCKET:
+			if (!optarg[0])
+				return bad_value(err, err_size, "socket", optarg, "a path");
+			o->socket_path = optarg;
+			break;
+		case OPT_NO_SOCKET:
+			o->socket_path = NULL;
+			no_socket = true;
+			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;
 			break;
@@ -142,6 +161,8 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 		snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	if (no_socket)
+		o->socket_path = NULL;
 	if (o->window_s < 3 * o->interval_s) {
 		snprintf(err, err_size,
 			 "invalid value '%g' for --window: expected at least 3 intervals (%g s)",

@@ -18,6 +18,7 @@ struct run_opts {
 	__u32 ringbuf_bytes; /* --ringbuf-size */
 	double stats_every_s; /* --stats-interval, default 60 */
 	const char *pods_dir; /* --pods-dir: the kubelet's pod log tree */
+	const char *socket_path; /* --socket; NULL with --no-socket */
 	int verbosity;	   /* -v, repeatable */
 };
 

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+#include "fmt.h"
+
+static char buf[256];
+
+static void test_size(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_size(buf, sizeof(buf), 0), "0");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 512), "512B");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 1023), "1023B");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 1024), "1.00K");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 1536), "1.50K");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 12u << 20 | 300u << 10), "12.3M");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 100ull << 30), "100G");
+	/* 1023.6 KiB would print as "1024K": it moves to the next unit */
+	assert_string_equal(fmt_size(buf, sizeof(buf), 1048166), "1.00M");
+	assert_string_equal(fmt_size(buf, sizeof(buf), 1023ull << 20), "1023M");
+}
+
+/* Whatever the value, the width promised in the header holds. */
+static void test_widths_bounded(void **state)
+{
+	double v;
+	__u64 b;
+
+	(void)state;
+	for (b = 1; b < (1ull << 62); b = b * 3 + 1) {
+		assert_true(strlen(fmt_size(buf, sizeof(buf), b)) <= FMT_SIZE_WIDTH);
+		assert_true(strlen(fmt_size(buf, sizeof(buf), b - 1)) <= FMT_SIZE_WIDTH);
+	}
+	assert_true(strlen(fmt_size(buf, sizeof(buf), ~0ull)) <= FMT_SIZE_WIDTH);
+	for (v = 0.3; v < 1e22; v = v * 1.7 + 0.1) {
+		assert_true(strlen(fmt_rate(buf, sizeof(buf), v)) <= FMT_RATE_WIDTH);
+		assert_true(strlen(fmt_rate(buf, sizeof(buf), -v)) <= FMT_RATE_WIDTH);
+		assert_true(strlen(fmt_count(buf, sizeof(buf), v)) <= FMT_COUNT_WIDTH);
+		assert_true(strlen(fmt_duration(buf, sizeof(buf), v)) <= FMT_DURATION_WIDTH);
+	}
+}
+
+static void test_rate(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_rate(buf, sizeof(buf), 1.2 * 1024 * 1024), "+1.20M/s");
+	assert_string_equal(fmt_rate(buf, sizeof(buf), -340 * 1024.0), "-340K/s");
+	assert_string_equal(fmt_rate(buf, sizeof(buf), 0.2), "0/s");
+	assert_string_equal(fmt_rate(buf, sizeof(buf), NAN), "-");
+	assert_string_equal(fmt_rate(buf, sizeof(buf), 100), "+100B/s");
+}
+
+static void test_count(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_count(buf, sizeof(buf), 0), "0");
+	assert_string_equal(fmt_count(buf, sizeof(buf), 999), "999");
+	assert_string_equal(fmt_count(buf, sizeof(buf), 1234), "1.23k");
+	assert_string_equal(fmt_count(buf, sizeof(buf), 45.6e6), "45.6M");
+	assert_string_equal(fmt_count(buf, sizeof(buf), -1), "-");
+}
+
+static void test_duration(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_duration(buf, sizeof(buf), -1), "-");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), NAN), "-");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), INFINITY), "-");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 0), "0s");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 45.9), "45s");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 330), "5m30s");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 300), "5m");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 12 * 60 + 59), "12m");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 3 * 3600 + 10 * 60 + 5), "3h10m");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 15 * 3600 + 60), "15h");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 2 * 86400 + 4 * 3600), "2d4h");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 45 * 86400), "45d");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 1e9), ">99d");
+}
+
+static void test_sparkline(void **state)
+{
+	const double rising[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	const double flat[] = { 5, 5, 5 };
+	const double gap[] = { 1, NAN, 3 };
+
+	(void)state;
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), rising, 8, 8, true), "▁▂▃▄▅▆▇█");
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), rising, 8, 8, false), "_.-~=+*#");
+	/* the window keeps the newest values and rescales to them */
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), rising, 8, 2, false), "_#");
+	/* fewer values than columns: right-aligned, the newest at the right edge */
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), flat, 3, 5, false), "  ___");
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), gap, 3, 3, false), "_ #");
+	assert_string_equal(fmt_sparkline(buf, sizeof(buf), NULL, 0, 2, true), "  ");
+	/* a short buffer is never overrun: whole cells only */
+	assert_string_equal(fmt_sparkline(buf, 7, rising, 8, 8, true), "▁▂");
+}
+
+static void test_cgroup_name(void **state)
+{
+	const char *deep = "/kubepods.slice/kubepods-burstable.slice/cri-containerd-ab12.scope";
+
+	(void)state;
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), "/a/b", NULL, 20, true), "/a/b");
+	/* the last components survive, the cut is marked */
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 30, true),
+			    "…/cri-containerd-ab12.scope");
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 52, false),
+			    "~/kubepods-burstable.slice/cri-containerd-ab12.scope");
+	/* a component longer than the column keeps both its ends */
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 11, false), "/kube~scope");
+	/* the container label wins over the path */
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, "web/nginx", 20, true),
+			    "web/nginx");
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, "", 11, false), "/kube~scope");
+	/* hostile bytes cannot reach the terminal */
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), "/x\x1b[2J\n\xc3\xa9", NULL, 20, true),
+			    "/x?[2J???");
+	assert_int_equal(strlen(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 1, true)), 1);
+	assert_string_equal(fmt_sanitize(buf, sizeof(buf), "ab\tcd", 4), "ab?c");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size),	 cmocka_unit_test(test_widths_bounded),
+		cmocka_unit_test(test_rate),	 cmocka_unit_test(test_count),
+		cmocka_unit_test(test_duration), cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_cgroup_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
