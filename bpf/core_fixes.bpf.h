@@ -13,6 +13,7 @@
 
 #include <vmlinux.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
 
 /*
  * Linux 6.2 (commit f1a7941243c1, "mm: convert mm's rss stats into
@@ -27,12 +28,42 @@ struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
 } __attribute__((preserve_access_index));
 
+#define MEMOBS_MAX_CPUS 1024
+
 /*
- * The value /proc/PID/status shows (get_mm_counter(): the percpu counter's
- * global count, without folding in the per-CPU deltas, which are bounded by
- * the batch size and not readable without a __percpu-tagged BTF pointer).
+ * The per-CPU deltas of a percpu_counter not yet folded into its count.
+ * The counters pointer carries no __percpu BTF tag that bpf_per_cpu_ptr()
+ * would take, and __per_cpu_offset[] is a variable that kallsyms lists only
+ * with CONFIG_KALLSYMS_ALL, so the caller passes each CPU's per-CPU offset
+ * (learnt from a per-CPU array map, see task_iter.bpf.c).
  */
-static __always_inline __s64 memobs_mm_counter(struct mm_struct *mm, int member)
+static __always_inline __s64 memobs_percpu_deltas(const __s32 *counters, const __u64 *cpu_offsets,
+						  __u32 nr_cpus)
+{
+	__s64 sum = 0;
+	__u32 cpu;
+
+	if (!counters)
+		return 0;
+	for (cpu = 0; cpu < MEMOBS_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		__s32 delta = 0;
+
+		bpf_probe_read_kernel(&delta, sizeof(delta),
+				      (const void *)((unsigned long)counters + cpu_offsets[cpu]));
+		sum += delta;
+	}
+	return sum;
+}
+
+/*
+ * An mm counter in pages. With nr_cpus > 0 (and their offsets) on 6.2+, the exact sum (what
+ * /proc/PID/status shows since Linux 6.16 summed the per-CPU parts, commit
+ * 5fb8a3a3a4d4, "mm: fix the inaccurate memory statistics issue for users"):
+ * each CPU may hold up to the batch size (32+ pages) unfolded, which is the
+ * whole of a small process. nr_cpus == 0 reads the cheaper global count.
+ */
+static __always_inline __s64 memobs_mm_counter(struct mm_struct *mm, int member,
+						const __u64 *cpu_offsets, __u32 nr_cpus)
 {
 	__s64 value;
 
@@ -42,6 +73,9 @@ static __always_inline __s64 memobs_mm_counter(struct mm_struct *mm, int member)
 		value = BPF_CORE_READ(old, rss_stat.count[member].counter);
 	} else {
 		value = BPF_CORE_READ(mm, rss_stat[member].count);
+		if (nr_cpus)
+			value += memobs_percpu_deltas(BPF_CORE_READ(mm, rss_stat[member].counters),
+						      cpu_offsets, nr_cpus);
 	}
 	return value < 0 ? 0 : value;
 }

@@ -42,7 +42,8 @@ static __always_inline int submit_task_event(struct task_struct *task, __u32 typ
 		struct memobs_mm_pages pages;
 
 		if (mm) {
-			memobs_read_mm_pages(mm, &pages);
+			/* a victim is large: the global counts are close enough */
+			memobs_read_mm_pages(mm, &pages, NULL, 0);
 			ev->anon_rss_pages = pages.anon;
 			ev->file_rss_pages = pages.file;
 			ev->shmem_rss_pages = pages.shmem;

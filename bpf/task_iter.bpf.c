@@ -12,6 +12,55 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Possible CPUs, set before load: the exact RSS sums their per-CPU parts. */
+const volatile __u32 memobs_nr_cpus = 0;
+
+/*
+ * A one-element per-CPU array whose element addresses give each CPU's
+ * per-CPU offset: bpf_map_lookup_percpu_elem() returns per_cpu_ptr(p, cpu)
+ * and the array holds p itself (bpf_array.pptrs[0]).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} memobs_cpu_probe SEC(".maps");
+
+__u64 memobs_cpu_offsets[MEMOBS_MAX_CPUS];
+__u32 memobs_cpu_offsets_known; /* CPUs whose offsets are learnt (0: not yet) */
+
+/* A pointer's value as a plain number: the verifier forbids arithmetic between pointer kinds. */
+static __always_inline __u64 address_of(const void *const *slot)
+{
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), slot);
+	return addr;
+}
+
+static __always_inline __u32 learn_cpu_offsets(void)
+{
+	const void *map = &memobs_cpu_probe, *elem;
+	__u64 pptr = 0, map_addr;
+	__u32 zero = 0, cpu;
+
+	if (memobs_cpu_offsets_known || !memobs_nr_cpus ||
+	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem))
+		return memobs_cpu_offsets_known;
+	map_addr = address_of(&map);
+	bpf_probe_read_kernel(&pptr, sizeof(pptr),
+			      (const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)));
+	for (cpu = 0; cpu < MEMOBS_MAX_CPUS && cpu < memobs_nr_cpus; cpu++) {
+		elem = bpf_map_lookup_percpu_elem(&memobs_cpu_probe, &zero, cpu);
+		if (!elem || !pptr)
+			return 0;
+		memobs_cpu_offsets[cpu] = address_of(&elem) - pptr;
+	}
+	memobs_cpu_offsets_known = cpu;
+	return cpu;
+}
+
 SEC("iter/task")
 int memobs_iter_task(struct bpf_iter__task *ctx)
 {
@@ -41,7 +90,7 @@ int memobs_iter_task(struct bpf_iter__task *ctx)
 		/* Faults of threads that already exited were folded in here. */
 		rec.min_flt += BPF_CORE_READ(task, signal, min_flt);
 		rec.maj_flt += BPF_CORE_READ(task, signal, maj_flt);
-		memobs_read_mm_pages(mm, &pages);
+		memobs_read_mm_pages(mm, &pages, memobs_cpu_offsets, learn_cpu_offsets());
 		rec.anon_rss_pages = pages.anon;
 		rec.file_rss_pages = pages.file;
 		rec.shmem_rss_pages = pages.shmem;

@@ -26,12 +26,14 @@ struct memobs_mm_pages {
 	__u64 swap;
 };
 
-static __always_inline void memobs_read_mm_pages(struct mm_struct *mm, struct memobs_mm_pages *out)
+/* cpu_offsets, nr_cpus: see memobs_mm_counter() (nr_cpus 0: the global counts only). */
+static __always_inline void memobs_read_mm_pages(struct mm_struct *mm, struct memobs_mm_pages *out,
+						 const __u64 *cpu_offsets, __u32 nr_cpus)
 {
-	out->file = memobs_mm_counter(mm, MM_FILEPAGES);
-	out->anon = memobs_mm_counter(mm, MM_ANONPAGES);
-	out->swap = memobs_mm_counter(mm, MM_SWAPENTS);
-	out->shmem = memobs_mm_counter(mm, MM_SHMEMPAGES);
+	out->file = memobs_mm_counter(mm, MM_FILEPAGES, cpu_offsets, nr_cpus);
+	out->anon = memobs_mm_counter(mm, MM_ANONPAGES, cpu_offsets, nr_cpus);
+	out->swap = memobs_mm_counter(mm, MM_SWAPENTS, cpu_offsets, nr_cpus);
+	out->shmem = memobs_mm_counter(mm, MM_SHMEMPAGES, cpu_offsets, nr_cpus);
 }
 
 #endif /* MEMOBS_TASK_MEM_BPF_H */

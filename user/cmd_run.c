@@ -10,6 +10,8 @@
 #include "cmd.h"
 #include "emit.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "pipeline.h"
 #include "run_opts.h"
 #include "snapsock.h"
@@ -49,6 +51,8 @@ struct run_ctx {
 	struct json json;
 	int output_err;
 	struct snapsock_server *socket; /* NULL: none */
+	struct metrics_server *metrics; /* NULL: none */
+	__u64 start_time_s;
 };
 
 static void on_event(void *ctx, const struct pipeline_event *ev)
@@ -75,6 +79,30 @@ static int open_socket(struct run_ctx *rc, const char *path)
 	return err;
 }
 
+static void publish_metrics(struct run_ctx *rc, const struct snapshot *snap,
+			    const struct pipeline_stats *st, unsigned int max_cgroups)
+{
+	struct metrics_self self = {
+		.events = st->events,
+		.ringbuf_drops = st->ringbuf_drops,
+		.map_full = st->map_full,
+		.attach_failures = st->attach_failures,
+		.start_time_s = rc->start_time_s,
+	};
+
+	metrics_self__read_process(&self);
+	metrics_server__publish_snapshot(rc->metrics, snap, &self, max_cgroups);
+}
+
+static int start_metrics(struct run_ctx *rc, const char *addr, double interval_s)
+{
+	int err = metrics_server__start(&rc->metrics, addr, interval_s);
+
+	if (err)
+		p_err("failed to listen on '%s' for --metrics: %s", addr, strerror(-err));
+	return err;
+}
+
 static __u64 now_ms(void)
 {
 	struct timespec ts;
@@ -98,10 +126,11 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 			return err;
 		if (o->snapshots && !rc->output_err)
 			rc->output_err = emit_samples(stdout, &rc->json, snap, false);
-		if (rc->socket) {
-			pipeline__stats(p, &st);
+		pipeline__stats(p, &st);
+		if (rc->socket)
 			snapsock_server__publish(rc->socket, snap, &st);
-		}
+		if (rc->metrics)
+			publish_metrics(rc, snap, &st, o->metrics_max_cgroups);
 		if (snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000) &&
 		    !rc->output_err) {
 			pipeline__stats(p, &st);
@@ -137,6 +166,7 @@ int cmd_run(int argc, char **argv)
 	log_level += o.verbosity;
 	install_signal_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc.start_time_s = now_ms() / 1000;
 	json_init(&rc.json);
 
 	popts.interval_s = o.interval_s;
@@ -155,6 +185,8 @@ int cmd_run(int argc, char **argv)
 		err = arm_duration(o.duration_s);
 	if (!err && o.socket_path)
 		err = open_socket(&rc, o.socket_path);
+	if (!err && o.metrics_addr)
+		err = start_metrics(&rc, o.metrics_addr, o.interval_s);
 	if (!err) {
 		/* everything is attached: keep only what the loop and run-time attaches need */
 		err = caps__drop_after_attach(true);
@@ -169,6 +201,7 @@ int cmd_run(int argc, char **argv)
 		pipeline__stats(p, &st);
 		emit_stats(stdout, &rc.json, now_ms(), &st);
 	}
+	metrics_server__stop(rc.metrics);
 	snapsock_server__close(rc.socket);
 	pipeline__close(p);
 	json_free(&rc.json);

@@ -108,6 +108,8 @@ int loader__open(struct loader **out, const struct loader_opts *opts)
 	if (err)
 		goto fail;
 	bpf_map__set_max_entries(l->skel->maps.memobs_events, opts->ringbuf_bytes);
+	err = libbpf_num_possible_cpus();
+	l->skel->rodata->memobs_nr_cpus = err > 0 ? err : 0;
 	err = memobs_core__load(l->skel);
 	if (err) {
 		p_err("failed to load the BPF programs: %s (run 'memobs check'; -v for the verifier log)",

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include "metrics_http.h"
 #include "opts.h"
 #include "run_opts.h"
 #include "snapsock.h"
@@ -23,6 +24,8 @@ enum {
 	OPT_PODS_DIR,
 	OPT_SOCKET,
 	OPT_NO_SOCKET,
+	OPT_METRICS,
+	OPT_METRICS_MAX_CGROUPS,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +40,8 @@ static const struct option long_options[] = {
 	{ "pods-dir", required_argument, NULL, OPT_PODS_DIR },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -61,6 +66,8 @@ void run_opts__usage(FILE *out)
 	      "  --socket PATH        serve snapshots to 'memobs top' here, mode 0600\n"
 	      "                       (default " SNAPSOCK_DEFAULT_PATH ")\n"
 	      "  --no-socket          serve no snapshots\n"
+	      "  --metrics ADDR:PORT  serve Prometheus /metrics and /healthz (e.g. 127.0.0.1:9464)\n"
+	      "  --metrics-max-cgroups N  cgroups exported at most (default 5000)\n"
 	      "  -v, --verbose        more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -137,6 +144,22 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 		case OPT_NO_SOCKET:
 			o->socket_path = NULL;
 			no_socket = true;
+			break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (metrics_addr__parse(optarg, &ss, &len))
+				return bad_value(err, err_size, "metrics", optarg,
+						 "ADDR:PORT or [V6ADDR]:PORT, numeric");
+			o->metrics_addr = optarg;
+			break;
+		}
+		case OPT_METRICS_MAX_CGROUPS:
+			if (parse_u64(optarg, 1, 1000000, &bytes))
+				return bad_value(err, err_size, "metrics-max-cgroups", optarg,
+						 "a whole number from 1 to 1000000");
+			o->metrics_max_cgroups = (unsigned int)bytes;
 			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;

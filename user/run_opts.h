@@ -19,6 +19,8 @@ struct run_opts {
 	double stats_every_s; /* --stats-interval, default 60 */
 	const char *pods_dir; /* --pods-dir: the kubelet's pod log tree */
 	const char *socket_path; /* --socket; NULL with --no-socket */
+	const char *metrics_addr; /* --metrics ADDR:PORT; NULL: no metrics */
+	unsigned int metrics_max_cgroups; /* --metrics-max-cgroups; 0: the default */
 	int verbosity;	   /* -v, repeatable */
 };
 

@@ -193,3 +193,15 @@ def test_missing_capability_is_named():
     assert r.returncode == 1, r
     assert "CAP_BPF" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert r.stdout == ""
+
+
+def test_small_process_rss_is_exact(cgroups, memobs):
+    # a small process's pages sit in the per-CPU parts of the rss counters: they must be summed
+    cg = cgroups.make("small")
+    p = cg.spawn([workload("memhog"), "--base", "0.25", "steady"])
+    m = memobs("run", "--snapshots", "--interval", "0.5", "--no-detect")
+    line = m.wait_for(lambda l: l["type"] == "sample" and l["cgroup"]["id"] == cg.id, 5)
+    assert line is not None
+    st = proc_status(p.pid)
+    assert line["anon_rss_bytes"] == st["RssAnon"], (line, st["RssAnon"])
+    assert line["file_rss_bytes"] == st["RssFile"], (line, st["RssFile"])

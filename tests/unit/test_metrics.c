@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "container.h"
+#include "metrics.h"
+#include "metrics_http.h"
+
+static struct container_id web = { .id = "4c01", .runtime = "containerd", .pod_uid = "7c5a",
+				   .pod = "web-7d4b9", .namespace = "shop", .name = "nginx" };
+/* names are the node's to choose: quotes, backslashes, newlines, bad UTF-8 */
+static struct container_id hostile = { .name = "a\"b\\c\nd\xff\x01" };
+
+static void fill_snapshot(struct snapshot *snap, struct cgroup_stat *cgs, size_t nr)
+{
+	size_t i;
+
+	memset(snap, 0, sizeof(*snap));
+	memset(cgs, 0, nr * sizeof(*cgs));
+	for (i = 0; i < nr; i++) {
+		cgs[i].id = 100 + i;
+		cgs[i].path = "/system.slice/other.service";
+		cgs[i].anon_rss_bytes = (i + 1) << 20;
+		cgs[i].time_to_limit_s = -1;
+	}
+	snap->cgroups = cgs;
+	snap->nr_cgroups = nr;
+	snap->ts_ms = 1795446000123ULL;
+}
+
+static struct metrics_self self = { .events = 12, .ringbuf_drops = 3, .map_full = 0,
+				    .attach_failures = 1, .cpu_seconds = 0.25,
+				    .rss_bytes = 9 << 20, .start_time_s = 1795440000 };
+
+static char *render(const struct snapshot *snap, unsigned int max)
+{
+	char *text;
+	size_t len;
+
+	assert_int_equal(metrics__render(snap, &self, max, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+/* promtool validates the format and lints names, types and help. */
+static void assert_promtool_accepts(const char *text)
+{
+	FILE *p;
+	int status;
+
+	if (system("command -v promtool >/dev/null 2>&1")) {
+		print_message("promtool not installed (Debian: prometheus): format not validated\n");
+		skip();
+	}
+	p = popen("promtool check metrics", "w");
+	assert_non_null(p);
+	fputs(text, p);
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_render_series(void **state)
+{
+	struct cgroup_stat cgs[3];
+	struct snapshot snap;
+	char *text;
+
+	(void)state;
+	fill_snapshot(&snap, cgs, 3);
+	cgs[0].path = "/kubepods.slice/x.scope";
+	cgs[0].container = &web;
+	cgs[0].anon_rss_bytes = 123456789;
+	cgs[0].heap_bytes = 4096;
+	cgs[0].mmap_bytes = 8192;
+	cgs[0].page_faults_total = 77;
+	cgs[0].growth_bytes_per_s = 1024.5;
+	cgs[0].leak_state = LEAK_SUSPECTED;
+	cgs[0].time_to_limit_s = 3600;
+	cgs[0].limit_bytes = 1ULL << 30;
+	cgs[0].oom_kills_total = 2;
+	cgs[1].growth_bytes_per_s = NAN; /* unknown: no series */
+	cgs[2].container = &hostile;
+	text = render(&snap, 0);
+
+	assert_non_null(strstr(text, "# TYPE memobs_cgroup_anon_rss_bytes gauge\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_anon_rss_bytes{cgroup=\"/kubepods.slice/x.scope\","
+				     "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} "
+				     "123456789\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_heap_bytes{cgroup=\"/kubepods.slice/x.scope\","
+				     "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4096\n"));
+	assert_non_null(strstr(text, "# TYPE memobs_cgroup_page_faults_total counter\n"));
+	assert_non_null(strstr(text, "namespace=\"shop\"} 77\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/kubepods.slice/x.scope\""));
+	assert_non_null(strstr(text, "namespace=\"shop\"} 1024.5\n"));
+	assert_non_null(strstr(text, "namespace=\"shop\"} 3600\n"));
+	assert_non_null(strstr(text, "namespace=\"shop\"} 1073741824\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_oom_kills_total{cgroup=\"/kubepods.slice/x.scope\""));
+	/* a cgroup that is no container: empty labels; leak state 0 */
+	assert_non_null(strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/system.slice/other.service\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 0\n"));
+	/* unknown values (no limit, no time to limit, NaN growth) have no series */
+	assert_null(strstr(text, "NaN"));
+	assert_int_equal(strstr(strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"), "\n# ") -
+				 strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"),
+			 strlen("# TYPE memobs_cgroup_time_to_limit_seconds gauge") +
+				 strlen("\nmemobs_cgroup_time_to_limit_seconds{cgroup=\"/kubepods.slice/"
+					"x.scope\",container=\"nginx\",pod=\"web-7d4b9\",namespace="
+					"\"shop\"} 3600"));
+	/* escaping: \" \\ \n, bad UTF-8 as U+FFFD, control characters as '?' */
+	assert_non_null(strstr(text, "container=\"a\\\"b\\\\c\\nd\xef\xbf\xbd?\""));
+	/* memobs's own */
+	assert_non_null(strstr(text, "memobs_events_total 12\n"));
+	assert_non_null(strstr(text, "memobs_ringbuf_drops_total 3\n"));
+	assert_non_null(strstr(text, "memobs_attach_failures_total 1\n"));
+	assert_non_null(strstr(text, "process_cpu_seconds_total 0.25\n"));
+	assert_non_null(strstr(text, "process_resident_memory_bytes 9437184\n"));
+	assert_non_null(strstr(text, "memobs_cgroups_exported 3\n"));
+	assert_non_null(strstr(text, "memobs_cgroups_not_exported 0\n"));
+	assert_non_null(strstr(text, "memobs_last_pass_timestamp_seconds 1795446000.123\n"));
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
+/* Over the cap: the largest cgroups by anonymous RSS are kept, the rest counted. */
+static void test_render_cap(void **state)
+{
+	struct cgroup_stat cgs[10];
+	struct snapshot snap;
+	char *text;
+
+	(void)state;
+	fill_snapshot(&snap, cgs, 10);
+	cgs[0].anon_rss_bytes = 1ULL << 40; /* the largest is the first by id */
+	cgs[0].path = "/big";
+	text = render(&snap, 4);
+	assert_int_equal(count(text, "memobs_cgroup_anon_rss_bytes{"), 4);
+	assert_non_null(strstr(text, "memobs_cgroup_anon_rss_bytes{cgroup=\"/big\""));
+	assert_non_null(strstr(text, "} 10485760\n")); /* cgs[9] */
+	assert_non_null(strstr(text, "} 9437184\n"));  /* cgs[8] */
+	assert_null(strstr(text, "} 1048576\n"));      /* cgs[0]'s default size: not chosen */
+	assert_null(strstr(text, "} 2097152\n"));      /* cgs[1] */
+	assert_non_null(strstr(text, "memobs_cgroups_not_exported 6\n"));
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+/* Before the first pass: memobs's own metrics only, still valid. */
+static void test_render_empty(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = render(NULL, 0);
+	assert_null(strstr(text, "memobs_cgroup_"));
+	assert_non_null(strstr(text, "memobs_events_total 12\n"));
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+static void test_self_read(void **state)
+{
+	struct metrics_self s = {};
+	volatile double x = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 20000000; i++)
+		x += i;
+	assert_int_equal(metrics_self__read_process(&s), 0);
+	assert_true(s.rss_bytes > 100 * 1024);
+	assert_true(s.cpu_seconds > 0);
+}
+
+static void test_addr_parse(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	const char *bad[] = { "", "9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
+			      "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1:80x", "localhost:9464",
+			      "::1:9464", "[::1]", "[::1]9464", "[]:9464", "[zz]:1", "1.2.3:4",
+			      NULL };
+	socklen_t len;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(metrics_addr__parse("127.0.0.1:9464", &ss, &len), 0);
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohs(v4->sin_port), 9464);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), INADDR_LOOPBACK);
+	assert_int_equal(len, sizeof(*v4));
+	assert_int_equal(metrics_addr__parse(":9464", &ss, &len), 0);
+	assert_int_equal(v4->sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(metrics_addr__parse("[::1]:80", &ss, &len), 0);
+	assert_int_equal(v6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(v6->sin6_port), 80);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
+	for (i = 0; bad[i]; i++) {
+		if (metrics_addr__parse(bad[i], &ss, &len) != -EINVAL) {
+			print_error("accepted '%s'\n", bad[i]);
+			fail();
+		}
+	}
+	assert_int_equal(metrics_addr__parse(NULL, &ss, &len), -EINVAL);
+}
+
+/* One HTTP/1.0 request on loopback: the status code, and the body into body. */
+static int http_get(int port, const char *path, char *body, size_t size)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char req[256], resp[65536];
+	size_t len = 0;
+	ssize_t n;
+	int fd, status = -1;
+	char *sep;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	assert_int_equal(write(fd, req, strlen(req)), strlen(req));
+	while (len < sizeof(resp) - 1 && (n = read(fd, resp + len, sizeof(resp) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	resp[len] = '\0';
+	sscanf(resp, "HTTP/1.%*d %d", &status);
+	sep = strstr(resp, "\r\n\r\n");
+	snprintf(body, size, "%s", sep ? sep + 4 : "");
+	return status;
+}
+
+static void test_server(void **state)
+{
+	const char *text = "# HELP memobs_x X.\n# TYPE memobs_x gauge\nmemobs_x 1\n";
+	struct metrics_server *s = NULL, *s2 = NULL;
+	char body[4096];
+	int port;
+
+	(void)state;
+	assert_int_equal(metrics_server__start(&s, "127.0.0.1:0", 0.2), 0);
+	port = metrics_server__port(s);
+	assert_true(port > 0);
+	assert_int_equal(http_get(port, "/healthz", body, sizeof(body)), 503);
+	assert_int_equal(http_get(port, "/metrics", body, sizeof(body)), 503);
+	assert_int_equal(metrics_server__publish(s, text, strlen(text)), 0);
+	assert_int_equal(http_get(port, "/healthz", body, sizeof(body)), 200);
+	assert_string_equal(body, "ok\n");
+	assert_int_equal(http_get(port, "/metrics", body, sizeof(body)), 200);
+	assert_string_equal(body, text);
+	assert_int_equal(http_get(port, "/nope", body, sizeof(body)), 404);
+	/* three intervals without a pass: not healthy */
+	usleep(700 * 1000);
+	assert_int_equal(http_get(port, "/healthz", body, sizeof(body)), 503);
+	/* the port is taken: the bind error comes back as is */
+	snprintf(body, sizeof(body), "127.0.0.1:%d", port);
+	assert_int_equal(metrics_server__start(&s2, body, 1), -EADDRINUSE);
+	assert_null(s2);
+	assert_int_equal(metrics_server__start(&s2, "localhost:1", 1), -EINVAL);
+	metrics_server__stop(s);
+	metrics_server__stop(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_series),
+		cmocka_unit_test(test_render_cap),
+		cmocka_unit_test(test_render_empty),
+		cmocka_unit_test(test_self_read),
+		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
