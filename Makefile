@@ -118,6 +118,11 @@ $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(call msg,WORKLOAD,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ $(WORKLOAD_LDLIBS_$*)
 
+# The detector benchmark drives the library's own detector.
+$(BUILD)/bench/detector_bench: bench/detector_bench.c $(LIB) | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
 $(BUILD)/bench/%: bench/%.c | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "agg.h"
 #include "cgroup.h"
+#include "detector.h"
+#include "memlimit.h"
 #include "container.h"
 #include "features.h"
 #include "json.h"
@@ -31,6 +33,8 @@ struct pipeline {
 	struct container_resolver *containers;
 	struct snapshot *snap; /* the latest */
 	struct u64map oom_kills; /* cgroup id -> kills seen */
+	struct memlimit_cache *limits;
+	struct detector *detector; /* NULL without --detect */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
 };
@@ -146,6 +150,46 @@ static void forget_vanished(struct pipeline *p, const struct snapshot *now)
 	}
 }
 
+static void write_leak_fields(const struct pipeline_event *ev, struct json *j)
+{
+	leak_alert__write_json(ev->data, j);
+}
+
+/* Runs the detector over the new pass and reports its alerts as events. */
+static void detect_leaks(struct pipeline *p, struct snapshot *snap)
+{
+	const struct leak_alert *alerts;
+	size_t nr, i;
+	int err = detector__update(p->detector, snap, &alerts, &nr);
+
+	if (err) {
+		p_warn("leak detector: %s", strerror(-err));
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct cgroup_stat *known = snapshot__find_cgroup(snap, alerts[i].cgroup_id);
+		struct pipeline_event ev;
+		struct cgroup_stat gone;
+
+		if (!known) {
+			/* cleared because it went away: only the alert still knows it */
+			memset(&gone, 0, sizeof(gone));
+			gone.id = alerts[i].cgroup_id;
+			gone.path = (char *)alerts[i].path;
+			gone.time_to_limit_s = -1;
+			known = &gone;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PIPELINE_EV_LEAK;
+		ev.ts_ms = snap->ts_ms;
+		ev.cgroup = known;
+		ev.write_fields = write_leak_fields;
+		ev.data = &alerts[i];
+		if (p->opts.on_event)
+			p->opts.on_event(p->opts.ctx, &ev);
+	}
+}
+
 /* One pass of the sampler: a new snapshot with paths and annotations. */
 static int sample(struct pipeline *p)
 {
@@ -179,6 +223,10 @@ static int sample(struct pipeline *p)
 		snap->host_mem_total_bytes = mi.mem_total_bytes;
 		snap->host_mem_available_bytes = mi.mem_available_bytes;
 	}
+	if (p->limits && memlimit_cache__annotate(p->limits, snap))
+		p_warn("out of memory reading memory limits");
+	if (p->detector)
+		detect_leaks(p, snap);
 	forget_vanished(p, snap);
 	snapshot__free(p->snap);
 	p->snap = snap;
@@ -207,6 +255,21 @@ int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts)
 		goto fail;
 	}
 	features__probe(&p->features, &p->mounts);
+	p->limits = memlimit_cache__new(&p->mounts, "/proc", 10);
+	if (opts->detect) {
+		struct detector_opts dopts;
+
+		detector_opts__default(&dopts);
+		dopts.window_s = opts->window_s;
+		dopts.interval_s = opts->interval_s;
+		dopts.min_growth_bytes_per_s = opts->min_growth_bytes_per_s;
+		p->detector = detector__new(&dopts);
+		if (!p->detector) {
+			err = -errno;
+			p_err("failed to start the leak detector: %s", strerror(-err));
+			goto fail;
+		}
+	}
 	if (!p->features.btf) {
 		p_err("kernel BTF '/sys/kernel/btf/vmlinux' is missing (kernel built without CONFIG_DEBUG_INFO_BTF?)");
 		err = -ENOENT;
@@ -301,6 +364,8 @@ void pipeline__close(struct pipeline *p)
 	if (!p)
 		return;
 	loader__close(p->loader);
+	detector__free(p->detector);
+	memlimit_cache__free(p->limits);
 	agg__free(p->agg);
 	cgroup_resolver__free(p->cgroups);
 	container_resolver__free(p->containers);

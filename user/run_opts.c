@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include "detector.h"
 #include "metrics_http.h"
 #include "opts.h"
 #include "run_opts.h"
@@ -82,6 +83,18 @@ static int bad_value(char *err, size_t size, const char *opt, const char *value,
 static bool is_power_of_2(__u64 v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* The detector knows what it can work with (a window of enough samples). */
+static int check_detector_opts(const struct run_opts *o, char *err, size_t err_size)
+{
+	struct detector_opts dopts;
+
+	detector_opts__default(&dopts);
+	dopts.window_s = o->window_s;
+	dopts.interval_s = o->interval_s;
+	dopts.min_growth_bytes_per_s = o->min_growth_bytes_per_s;
+	return detector_opts__check(&dopts, err, err_size) ? -EINVAL : 0;
 }
 
 int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t err_size)
@@ -186,11 +199,5 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 	}
 	if (no_socket)
 		o->socket_path = NULL;
-	if (o->window_s < 3 * o->interval_s) {
-		snprintf(err, err_size,
-			 "invalid value '%g' for --window: expected at least 3 intervals (%g s)",
-			 o->window_s, 3 * o->interval_s);
-		return -EINVAL;
-	}
-	return 0;
+	return check_detector_opts(o, err, err_size);
 }

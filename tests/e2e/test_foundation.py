@@ -167,7 +167,7 @@ def test_cli_bad_input_and_help():
         (["run", "--interval", "abc"], "'abc'"),
         (["run", "--duration", "-1"], "'-1'"),
         (["run", "--bogus"], "--bogus"),
-        (["run", "--window", "2", "--interval", "1"], "--window"),
+        (["run", "--window", "2", "--interval", "1"], "window '2'"),
         (["frobnicate"], "frobnicate"),
     ]:
         r = run_cli(*args)

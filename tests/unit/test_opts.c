@@ -93,7 +93,7 @@ static void test_run_opts(void **state)
 	assert_int_equal(parse(&o, err, sizeof(err), "--ringbuf-size", "1M", NULL), 0);
 	assert_int_equal(o.ringbuf_bytes, 1 << 20);
 	assert_int_equal(parse(&o, err, sizeof(err), "--window", "2", NULL), -EINVAL);
-	assert_non_null(strstr(err, "--window"));
+	assert_non_null(strstr(err, "window '2'"));
 }
 
 int main(void)
