@@ -34,7 +34,9 @@ LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm -lpthread -lncursesw -lmicrohttpd -lcapst
 
 # A BPF object is linked from several units; each object gets one skeleton.
 CORE_UNITS := task_iter lifecycle
-BPF_OBJS := $(BUILD)/memobs_core.bpf.o
+# The attribution tier (uprobes, mm syscalls, faults): its own object, loaded on demand.
+ATTR_UNITS := alloc_trace mm_trace
+BPF_OBJS := $(BUILD)/memobs_core.bpf.o $(BUILD)/memobs_attr.bpf.o
 SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
 
 USER_SRCS := $(wildcard user/*.c)
@@ -52,7 +54,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 # generated BPF objects and skeletons are kept, not deleted as intermediates
-.SECONDARY: $(SKELS) $(BPF_OBJS) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS))
+.SECONDARY: $(SKELS) $(BPF_OBJS) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS) $(ATTR_UNITS))
 .PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux
 
 all: $(BIN)
@@ -86,6 +88,10 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/memobs_core.bpf.o: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS))
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/memobs_attr.bpf.o: $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(ATTR_UNITS))
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 

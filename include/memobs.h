@@ -74,4 +74,134 @@ struct memobs_event {
 	char comm[MEMOBS_COMM_LEN];
 };
 
+/*
+ * ---- Attribution tier (bpf/alloc_trace.bpf.c, bpf/mm_trace.bpf.c -> memobs_attr.bpf.o) ----
+ *
+ * Malloc-family uprobes sample allocations by bytes (a Poisson process with
+ * a mean interval of sample_bytes): a sampled allocation is remembered by
+ * address in a bounded map, and its birth and its death cross the ring
+ * buffer as MEMOBS_REC_ALLOC / MEMOBS_REC_FREE. Stacks are deduplicated in a
+ * map keyed by a hash of the frames, so a record carries only the stack id.
+ */
+#define MEMOBS_ATTR_STACK_DEPTH 32	/* user frames kept per stack */
+#define MEMOBS_ATTR_MAX_PIDS 16384	/* processes traced at once (pid filter) */
+#define MEMOBS_ATTR_MAX_LIVE 65536	/* sampled allocations outstanding (default) */
+#define MEMOBS_ATTR_MAX_STACKS 16384	/* distinct stacks (default) */
+#define MEMOBS_ATTR_MAX_INFLIGHT 16384	/* calls between entry and return probe */
+#define MEMOBS_ATTR_MAX_MM_SITES 16384	/* (cgroup, stack, kind) of mmap/brk/fault sites */
+
+/* Records of the attribution tier: values continue the memobs_rec_type space at 16. */
+enum memobs_attr_rec_type {
+	MEMOBS_REC_ALLOC = 16, /* struct memobs_alloc_rec: a sampled allocation was made */
+	MEMOBS_REC_FREE = 17,  /* struct memobs_free_rec: a sampled allocation was freed */
+	MEMOBS_REC_ATTR_EXEC = 18, /* struct memobs_attr_exec_rec: a traced process exec'd */
+};
+
+/*
+ * The functions hooked, as the attach cookie: it tells the one BPF program
+ * which arguments the call has. C++ operators take the semantics of the C
+ * function they implement (new = MALLOC, delete = FREE).
+ */
+enum memobs_alloc_fn {
+	MEMOBS_FN_MALLOC = 0,	     /* (size) */
+	MEMOBS_FN_CALLOC = 1,	     /* (nmemb, size) */
+	MEMOBS_FN_REALLOC = 2,	     /* (ptr, size) */
+	MEMOBS_FN_REALLOCARRAY = 3,  /* (ptr, nmemb, size) */
+	MEMOBS_FN_FREE = 4,	     /* (ptr) */
+	MEMOBS_FN_POSIX_MEMALIGN = 5,/* (void **memptr, align, size) -> 0 */
+	MEMOBS_FN_ALIGNED_ALLOC = 6, /* (align, size); memalign too */
+	MEMOBS_FN_VALLOC = 7,	     /* (size); pvalloc too */
+	MEMOBS_FN_NR = 8,
+};
+
+/* Per-CPU counters of the attribution tier (memobs_attr_stats). */
+enum memobs_attr_stat {
+	MEMOBS_ATTR_STAT_CALLS = 0,	    /* reserved: calls are not counted on the hot path */
+	MEMOBS_ATTR_STAT_SAMPLED = 1,	    /* allocations chosen by the sampler */
+	MEMOBS_ATTR_STAT_LIVE_FULL = 2,	    /* sampled allocation lost: live map full */
+	MEMOBS_ATTR_STAT_STACKS_FULL = 3,   /* stack not kept: stack map full */
+	MEMOBS_ATTR_STAT_INFLIGHT_FULL = 4, /* call lost between entry and return */
+	MEMOBS_ATTR_STAT_FREES = 5,	    /* frees of sampled allocations seen */
+	MEMOBS_ATTR_STAT_FAILED = 6,	    /* sampled calls that returned NULL/error */
+	MEMOBS_ATTR_STAT_RINGBUF_DROPS = 7, /* bpf_ringbuf_reserve() failed */
+	MEMOBS_ATTR_STAT_MM_EVENTS = 8,	    /* mmap/munmap/mremap/brk/fault hits counted */
+	MEMOBS_ATTR_STAT_MM_FULL = 9,	    /* mm site map full */
+	MEMOBS_ATTR_STAT_NR = 10,
+};
+
+/* A sampled allocation: address and size as the allocator returned them. */
+struct memobs_alloc_rec {
+	__u32 type; /* MEMOBS_REC_ALLOC */
+	__u32 pid;  /* tgid */
+	__u64 cgroup_id;
+	__u64 addr;
+	__u64 size;	/* bytes requested */
+	__u64 ts_ns;	/* bpf_ktime_get_ns() at the return */
+	__u64 stack_id; /* key of memobs_attr_stacks; 0 when the stack was not kept */
+};
+
+/* A sampled allocation was freed (or moved by realloc). */
+struct memobs_free_rec {
+	__u32 type; /* MEMOBS_REC_FREE */
+	__u32 pid;
+	__u64 addr;
+	__u64 ts_ns;
+};
+
+/* A traced process (or any, when host-wide) called execve: its libraries change. */
+struct memobs_attr_exec_rec {
+	__u32 type; /* MEMOBS_REC_ATTR_EXEC */
+	__u32 pid;
+	__u64 cgroup_id;
+};
+
+/* memobs_attr_live: the sampled allocations outstanding. */
+struct memobs_live_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct memobs_live_val {
+	__u64 size;
+	__u64 ts_ns;
+	__u64 stack_id;
+	__u64 cgroup_id;
+};
+
+/*
+ * memobs_attr_stacks value: user frames, innermost first. ips[0] is the
+ * direct caller of the hooked function (the return address read at the
+ * probe), the rest come from the frame-pointer walk.
+ */
+struct memobs_stack {
+	__u32 nr;  /* frames used in ips */
+	__u32 pid; /* the process whose addresses these are */
+	__u64 ips[MEMOBS_ATTR_STACK_DEPTH];
+};
+
+/* What an mm site counts (mm_trace): raw address-space growth and first touches. */
+enum memobs_mm_kind {
+	MEMOBS_MM_MMAP_ANON = 0,  /* bytes mapped anonymous (private or shared) */
+	MEMOBS_MM_MMAP_FILE = 1,  /* bytes mapped from a file */
+	MEMOBS_MM_MUNMAP = 2,	  /* bytes unmapped */
+	MEMOBS_MM_MREMAP_GROW = 3,/* bytes added by mremap (new_len - old_len > 0) */
+	MEMOBS_MM_BRK_GROW = 4,	  /* bytes the heap grew by through brk */
+	MEMOBS_MM_FAULT = 5,	  /* user page faults (bytes: one page each) */
+	MEMOBS_MM_NR = 6,
+};
+
+/* memobs_attr_mm_sites (per-CPU hash): key and value. */
+struct memobs_mm_key {
+	__u64 cgroup_id;
+	__u64 stack_id;
+	__u32 pid;
+	__u32 kind; /* enum memobs_mm_kind */
+};
+
+struct memobs_mm_val {
+	__u64 count;
+	__u64 bytes;
+};
+
 #endif /* MEMOBS_H */

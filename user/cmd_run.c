@@ -125,7 +125,7 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 		if (err)
 			return err;
 		if (o->snapshots && !rc->output_err)
-			rc->output_err = emit_samples(stdout, &rc->json, snap, false);
+			rc->output_err = emit_samples(stdout, &rc->json, snap, o->malloc_all);
 		pipeline__stats(p, &st);
 		if (rc->socket)
 			snapsock_server__publish(rc->socket, snap, &st);
@@ -175,6 +175,11 @@ int cmd_run(int argc, char **argv)
 	popts.detect = !o.no_detect;
 	popts.ringbuf_bytes = o.ringbuf_bytes;
 	popts.pods_dir = o.pods_dir;
+	popts.malloc_all = o.malloc_all;
+	popts.trace_mm_all = o.trace_mm_all;
+	popts.escalate = !o.no_escalate;
+	popts.escalate_for_s = o.escalate_for_s;
+	popts.malloc_sample_bytes = o.malloc_sample_bytes;
 	popts.stop = &stop_requested;
 	popts.on_event = on_event;
 	popts.ctx = &rc;

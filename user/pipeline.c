@@ -8,6 +8,7 @@
 #include "agg.h"
 #include "cgroup.h"
 #include "detector.h"
+#include "escalate.h"
 #include "memlimit.h"
 #include "container.h"
 #include "features.h"
@@ -20,8 +21,11 @@
 #include "u64map.h"
 
 #define DEFAULT_RINGBUF_BYTES (256 * 1024)
-/* Waits are cut in slices so that a signal that lands just before one is seen soon. */
-#define WAIT_SLICE_MS 200
+/*
+ * Waits are cut in slices so that a signal that lands just before one is
+ * seen soon, and so that sampled allocations are drained often enough.
+ */
+#define WAIT_SLICE_MS 100
 
 struct pipeline {
 	struct pipeline_opts opts;
@@ -35,6 +39,7 @@ struct pipeline {
 	struct u64map oom_kills; /* cgroup id -> kills seen */
 	struct memlimit_cache *limits;
 	struct detector *detector; /* NULL without --detect */
+	struct escalator *escalator; /* NULL: no attribution tier */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
 };
@@ -187,6 +192,8 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 		ev.data = &alerts[i];
 		if (p->opts.on_event)
 			p->opts.on_event(p->opts.ctx, &ev);
+		if (p->escalator)
+			escalator__on_alert(p->escalator, snap, &alerts[i]);
 	}
 }
 
@@ -225,11 +232,45 @@ static int sample(struct pipeline *p)
 	}
 	if (p->limits && memlimit_cache__annotate(p->limits, snap))
 		p_warn("out of memory reading memory limits");
+	if (p->escalator)
+		escalator__annotate(p->escalator, snap);
 	if (p->detector)
 		detect_leaks(p, snap);
+	if (p->escalator)
+		escalator__finish_due(p->escalator, snap, p->opts.on_event, p->opts.ctx);
 	forget_vanished(p, snap);
 	snapshot__free(p->snap);
 	p->snap = snap;
+	return 0;
+}
+
+/*
+ * Asked for by name (--malloc, --trace-mm), the attribution tier must work;
+ * escalation, on by default, degrades to alerts without call sites.
+ */
+static int open_attribution(struct pipeline *p)
+{
+	const struct pipeline_opts *o = &p->opts;
+	struct escalator_opts eopts = {
+		.malloc_all = o->malloc_all,
+		.trace_mm_all = o->trace_mm_all,
+		.escalate = o->escalate && o->detect,
+		.escalate_for_s = o->escalate_for_s,
+		.sample_bytes = o->malloc_sample_bytes,
+	};
+	int err;
+
+	if (!eopts.malloc_all && !eopts.trace_mm_all && !eopts.escalate)
+		return 0;
+	if (!eopts.malloc_all && !eopts.trace_mm_all && !p->features.uprobes) {
+		p_warn("no uprobe support in this kernel: leak alerts will carry no call sites");
+		return 0;
+	}
+	err = escalator__open(&p->escalator, &eopts);
+	if (err && (eopts.malloc_all || eopts.trace_mm_all))
+		return err;
+	if (err)
+		p_warn("allocation tracing unavailable: leak alerts will carry no call sites");
 	return 0;
 }
 
@@ -263,6 +304,7 @@ int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts)
 		dopts.window_s = opts->window_s;
 		dopts.interval_s = opts->interval_s;
 		dopts.min_growth_bytes_per_s = opts->min_growth_bytes_per_s;
+		dopts.malloc_metric = opts->malloc_all;
 		p->detector = detector__new(&dopts);
 		if (!p->detector) {
 			err = -errno;
@@ -298,6 +340,9 @@ int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts)
 	err = loader__open(&p->loader, &lopts);
 	if (err)
 		goto fail;
+	err = open_attribution(p);
+	if (err)
+		goto fail;
 
 	/* the seeding pass: every process alive now is known from the first interval */
 	err = sample(p);
@@ -324,6 +369,8 @@ int pipeline__next(struct pipeline *p, const struct snapshot **snap)
 			break;
 		wait_ms = (int)((p->next_pass_ns - now + 999999) / 1000000);
 		err = loader__poll(p->loader, wait_ms < WAIT_SLICE_MS ? wait_ms : WAIT_SLICE_MS);
+		if (err >= 0 && p->escalator)
+			err = escalator__poll(p->escalator, 0);
 		if (err == -EINTR)
 			return -EINTR;
 		if (err < 0) {
@@ -352,6 +399,8 @@ void pipeline__stats(struct pipeline *p, struct pipeline_stats *out)
 	out->ringbuf_drops = counters[MEMOBS_STAT_RINGBUF_DROPS];
 	out->map_full = counters[MEMOBS_STAT_MAP_FULL];
 	out->attach_failures = loader__attach_failures(p->loader);
+	if (p->escalator)
+		out->attach_failures += escalator__attach_failures(p->escalator);
 }
 
 const struct features *pipeline__features(const struct pipeline *p)
@@ -363,6 +412,7 @@ void pipeline__close(struct pipeline *p)
 {
 	if (!p)
 		return;
+	escalator__close(p->escalator);
 	loader__close(p->loader);
 	detector__free(p->detector);
 	memlimit_cache__free(p->limits);

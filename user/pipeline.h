@@ -39,6 +39,12 @@ struct pipeline_opts {
 	bool detect;	    /* run the leak detector */
 	__u32 ringbuf_bytes; /* 0: the default */
 	const char *pods_dir; /* the kubelet's pod log tree; NULL: /var/log/pods */
+	/* The attribution tier (escalate.h). */
+	bool malloc_all;     /* --malloc: trace every process's allocations */
+	bool trace_mm_all;   /* --trace-mm */
+	bool escalate;	     /* trace the suspects' allocations for escalate_for_s */
+	double escalate_for_s;
+	__u64 malloc_sample_bytes; /* 0: the default */
 	/* Set by a signal handler: waits end early when it turns non-zero. */
 	volatile int *stop;
 	/* Called for each event as it happens; may be NULL. */

@@ -27,6 +27,11 @@ enum {
 	OPT_NO_SOCKET,
 	OPT_METRICS,
 	OPT_METRICS_MAX_CGROUPS,
+	OPT_MALLOC,
+	OPT_TRACE_MM,
+	OPT_MALLOC_SAMPLE_BYTES,
+	OPT_ESCALATE_FOR,
+	OPT_NO_ESCALATE,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +44,11 @@ static const struct option long_options[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "pods-dir", required_argument, NULL, OPT_PODS_DIR },
+	{ "malloc", no_argument, NULL, OPT_MALLOC },
+	{ "trace-mm", no_argument, NULL, OPT_TRACE_MM },
+	{ "malloc-sample-bytes", required_argument, NULL, OPT_MALLOC_SAMPLE_BYTES },
+	{ "escalate-for", required_argument, NULL, OPT_ESCALATE_FOR },
+	{ "no-escalate", no_argument, NULL, OPT_NO_ESCALATE },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -60,6 +70,14 @@ void run_opts__usage(FILE *out)
 	      "  --window S           leak detector window (default 300)\n"
 	      "  --min-growth BYTES   smallest growth per second called a leak (default 32K)\n"
 	      "  --no-detect          do not run the leak detector\n"
+	      "  --escalate-for S     trace a suspect's allocations this long, then report its\n"
+	      "                       call sites in a second leak line (default 60)\n"
+	      "  --no-escalate        do not trace suspects' allocations\n"
+	      "  --malloc             trace every process's allocations (sampled), always\n"
+	      "  --malloc-sample-bytes N  mean bytes between sampled allocations (default 512K;\n"
+	      "                       1: every allocation)\n"
+	      "  --trace-mm           count mmap/munmap/mremap/brk and page faults by call site,\n"
+	      "                       host-wide\n"
 	      "  --ringbuf-size BYTES ring buffer for lifecycle events (power of 2, default 256K)\n"
 	      "  --stats-interval S   how often to print a 'stats' line (default 60)\n"
 	      "  --pods-dir DIR       the kubelet's pod logs, for pod and container names\n"
@@ -109,6 +127,7 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 	o->min_growth_bytes_per_s = 32 * 1024;
 	o->stats_every_s = 60;
 	o->socket_path = SNAPSOCK_DEFAULT_PATH;
+	o->escalate_for_s = 60;
 
 	optind = 0; /* glibc: a full re-initialisation, so that parsing can be repeated */
 	opterr = 0; /* our own messages */
@@ -173,6 +192,26 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 				return bad_value(err, err_size, "metrics-max-cgroups", optarg,
 						 "a whole number from 1 to 1000000");
 			o->metrics_max_cgroups = (unsigned int)bytes;
+			break;
+		case OPT_MALLOC:
+			o->malloc_all = true;
+			break;
+		case OPT_TRACE_MM:
+			o->trace_mm_all = true;
+			break;
+		case OPT_NO_ESCALATE:
+			o->no_escalate = true;
+			break;
+		case OPT_ESCALATE_FOR:
+			if (parse_seconds(optarg, MAX_DURATION_S, &o->escalate_for_s))
+				return bad_value(err, err_size, "escalate-for", optarg,
+						 "seconds > 0 (e.g. 60, 2m)");
+			break;
+		case OPT_MALLOC_SAMPLE_BYTES:
+			if (parse_bytes(optarg, &bytes) || !bytes || bytes > (1ULL << 40))
+				return bad_value(err, err_size, "malloc-sample-bytes", optarg,
+						 "bytes from 1 to 1T (e.g. 512K, 1)");
+			o->malloc_sample_bytes = bytes;
 			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;

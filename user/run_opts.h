@@ -21,6 +21,11 @@ struct run_opts {
 	const char *socket_path; /* --socket; NULL with --no-socket */
 	const char *metrics_addr; /* --metrics ADDR:PORT; NULL: no metrics */
 	unsigned int metrics_max_cgroups; /* --metrics-max-cgroups; 0: the default */
+	bool malloc_all;   /* --malloc */
+	bool trace_mm_all; /* --trace-mm */
+	bool no_escalate;  /* --no-escalate */
+	double escalate_for_s; /* --escalate-for, default 60 */
+	__u64 malloc_sample_bytes; /* --malloc-sample-bytes; 0: the default */
 	int verbosity;	   /* -v, repeatable */
 };
 
