@@ -135,23 +135,6 @@ bool alloc_lib__classify(const char *path, enum alloc_lib_kind *kind)
 	return true;
 }
 
-/* Octal escapes of mountinfo (\040, \072, ...) decoded in place. */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*out++ = *s++;
-		}
-	}
-	*out = '\0';
-}
-
 #define LAYERS_MAX 128
 
 struct overlay_layers {
@@ -167,7 +150,7 @@ static void add_layers(struct overlay_layers *l, char *value)
 	/* layers are ':'-separated; a ':' inside a name is escaped (\072) */
 	for (dir = strtok_r(value, ":", &save); dir && l->count < LAYERS_MAX;
 	     dir = strtok_r(NULL, ":", &save)) {
-		unescape_octal(dir);
+		mountinfo__unescape(dir);
 		l->layer[l->count++] = dir;
 	}
 }

@@ -23,12 +23,7 @@ static size_t slot_of(__u32 pid, __u64 addr, size_t cap)
 {
 	__u64 key = addr ^ ((__u64)pid << 40) ^ ((__u64)pid >> 24);
 
-	key ^= key >> 30;
-	key *= 0xbf58476d1ce4e5b9ULL;
-	key ^= key >> 27;
-	key *= 0x94d049bb133111ebULL;
-	key ^= key >> 31;
-	return (size_t)key & (cap - 1);
+	return (size_t)u64_mix(key) & (cap - 1);
 }
 
 struct alloc_sites *alloc_sites__new(__u64 sample_bytes)

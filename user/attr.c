@@ -149,33 +149,6 @@ static __u64 now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/* Field 22 of /proc/PID/stat; 0 when the process is gone. */
-static __u64 pid_start_time(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	if (!p)
-		return 0;
-	for (field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%llu", &start);
-	return start;
-}
-
 /* ---- links ---- */
 
 static int link_vec_push(struct link_vec *lv, struct bpf_link *link, int fd)
@@ -407,7 +380,7 @@ static int trace_pid(struct attr *a, int pid, bool explicit, struct traced_pid *
 	tp->pid = pid;
 	tp->explicit = explicit;
 	tp->seen = true;
-	tp->start_time = pid_start_time(pid);
+	tp->start_time = proc_pid_start_time(pid);
 	if (!tp->start_time) {
 		alloc_lib_set__free(tp->files);
 		free(tp);
@@ -633,11 +606,11 @@ static void reap_exited(struct attr *a)
 	for (it = 0; u64map_next(&a->traced, &it, &pid, &v);) {
 		struct traced_pid *tp = (struct traced_pid *)(uintptr_t)v;
 
-		if (pid_start_time(pid) != tp->start_time)
+		if (proc_pid_start_time(pid) != tp->start_time)
 			u64map_put(&dead, pid, 1);
 	}
 	for (it = 0; u64map_next(&a->sample_pids, &it, &pid, &v);) {
-		__u64 start = pid_start_time(pid);
+		__u64 start = proc_pid_start_time(pid);
 
 		if (!start || (v && v != start))
 			u64map_put(&dead, pid, 1);

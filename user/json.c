@@ -101,8 +101,7 @@ void json_arr_end(struct json *j)
 	close_(j, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t json_utf8_seq_len(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
 	size_t len, i;
@@ -154,7 +153,7 @@ static void put_escaped(struct json *j, const char *str, size_t n)
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			put(j, esc, 6);
 			i++;
-		} else if ((seq = utf8_seq_len(s + i, n - i)) > 0) {
+		} else if ((seq = json_utf8_seq_len(s + i, n - i)) > 0) {
 			/* a NUL inside a multi-byte sequence is impossible: bytes are >= 0x80 */
 			put(j, (const char *)s + i, seq);
 			i += seq;

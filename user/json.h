@@ -45,6 +45,12 @@ void json_null(struct json *j);
 /* RFC 3339 UTC with milliseconds: "2026-11-23T14:58:46.123Z". */
 void json_ts_ms(struct json *j, uint64_t ms_since_epoch);
 
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid:
+ * overlong forms, surrogates and values past U+10FFFF are invalid.
+ */
+size_t json_utf8_seq_len(const unsigned char *s, size_t n);
+
 /* Writes the buffer and a newline to f and flushes it: one JSON line. */
 int json_write_line(struct json *j, FILE *f);
 

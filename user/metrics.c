@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include "container.h"
+#include "json.h"
 #include "metrics.h"
 #include "procfs.h"
 
@@ -33,36 +34,6 @@ int metrics_self__read_process(struct metrics_self *self)
 	return err;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF are not text */
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * A label value: the format escapes backslash, quote and newline; the value
  * must be UTF-8, so each invalid byte becomes U+FFFD; other control characters
@@ -81,7 +52,7 @@ static void put_label_value(FILE *f, const char *value)
 			fputs("\\n", f);
 		} else if (*s < 0x20 || *s == 0x7f) {
 			fputc('?', f);
-		} else if ((len = utf8_len(s, n)) == 0) {
+		} else if ((len = json_utf8_seq_len(s, n)) == 0) {
 			fputs("\xef\xbf\xbd", f);
 		} else {
 			fwrite(s, 1, len, f);

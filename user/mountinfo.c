@@ -6,7 +6,7 @@
 #include "mountinfo.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo octal. */
-static void unescape_octal(char *s)
+void mountinfo__unescape(char *s)
 {
 	char *out = s;
 
@@ -55,8 +55,8 @@ int mountinfo__parse_line(char *line, struct mountinfo_entry *out)
 		out->super_opts = "";
 	out->root = fields[3];
 	out->mount_point = fields[4];
-	unescape_octal(out->root);
-	unescape_octal(out->mount_point);
+	mountinfo__unescape(out->root);
+	mountinfo__unescape(out->mount_point);
 	return 0;
 }
 

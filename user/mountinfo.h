@@ -27,6 +27,9 @@ struct mountinfo_entry {
 	char *super_opts; /* superblock options: for cgroup v1 the controllers */
 };
 
+/* mountinfo's octal escapes (\040 ...) decoded in place. */
+void mountinfo__unescape(char *s);
+
 /* Parses one line in place. Returns 0 or -EINVAL on a malformed line. */
 int mountinfo__parse_line(char *line, struct mountinfo_entry *out);
 

@@ -23,6 +23,9 @@ int pid_cgroup__parse_v2(const char *text, char *out, size_t size);
 /* The same for a v1 hierarchy holding the named controller ("4:memory:/path"). */
 int pid_cgroup__parse_v1(const char *text, const char *controller, char *out, size_t size);
 
+/* Field 22 of /proc/PID/stat (start time in clock ticks after boot); 0 when the process is gone. */
+__u64 proc_pid_start_time(int pid);
+
 /* Reads a whole small file (under 1 MiB) into a NUL-terminated malloc'd buffer. */
 int read_small_file(const char *path, char **text);
 

@@ -14,6 +14,7 @@
 #include <elfutils/libdwfl.h>
 #include "alloc_libs.h"
 #include "log.h"
+#include "procfs.h"
 #include "symbolize.h"
 #include "u64map.h"
 
@@ -120,34 +121,6 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
-/* Field 22 of /proc/PID/stat; 0 if the process is gone. */
-static __u64 proc_start_time(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* the command name may hold spaces and parentheses: count from the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (i = 2; i < 22 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%llu", &start);
-	return start;
-}
-
 static int read_maps(struct sym_proc *p)
 {
 	struct sym_mapping *maps = NULL, *bigger;
@@ -203,7 +176,7 @@ static int read_maps(struct sym_proc *p)
 static struct sym_proc *get_proc(struct symbolizer *s, int pid, int *err)
 {
 	struct sym_proc *p = NULL;
-	__u64 start_time = proc_start_time(pid);
+	__u64 start_time = proc_pid_start_time(pid);
 	uint64_t value;
 
 	if (u64map_get(&s->procs, (uint64_t)pid, &value)) {
@@ -454,7 +427,7 @@ static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool
 	struct sym_mapping *m = find_mapping(p, addr);
 
 	/* dlopen()ed since the maps were read: read them once more per call */
-	if (!m && !*reread && proc_start_time(p->pid) == p->start_time) {
+	if (!m && !*reread && proc_pid_start_time(p->pid) == p->start_time) {
 		*reread = true;
 		if (!read_maps(p))
 			m = find_mapping(p, addr);

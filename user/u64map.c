@@ -6,13 +6,7 @@
 
 static size_t slot_of(uint64_t key, size_t cap)
 {
-	/* a 64-bit mix (splitmix64 finalizer): pids and ids are sequential */
-	key ^= key >> 30;
-	key *= 0xbf58476d1ce4e5b9ULL;
-	key ^= key >> 27;
-	key *= 0x94d049bb133111ebULL;
-	key ^= key >> 31;
-	return (size_t)key & (cap - 1);
+	return (size_t)u64_mix(key) & (cap - 1);
 }
 
 void u64map_init(struct u64map *m)

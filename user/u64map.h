@@ -18,6 +18,17 @@ struct u64map {
 	size_t len;
 };
 
+/* A 64-bit mix (splitmix64 finalizer): pids and ids are sequential, slots must not be. */
+static inline uint64_t u64_mix(uint64_t key)
+{
+	key ^= key >> 30;
+	key *= 0xbf58476d1ce4e5b9ULL;
+	key ^= key >> 27;
+	key *= 0x94d049bb133111ebULL;
+	key ^= key >> 31;
+	return key;
+}
+
 void u64map_init(struct u64map *m);
 void u64map_free(struct u64map *m);
 void u64map_clear(struct u64map *m);
