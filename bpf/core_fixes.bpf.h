@@ -72,10 +72,11 @@ static __always_inline __s64 memobs_mm_counter(struct mm_struct *mm, int member,
 
 		value = BPF_CORE_READ(old, rss_stat.count[member].counter);
 	} else {
-		value = BPF_CORE_READ(mm, rss_stat[member].count);
+		/* mm is a BTF pointer in every caller: plain loads, no helper call */
+		value = mm->rss_stat[member].count;
 		if (nr_cpus)
-			value += memobs_percpu_deltas(BPF_CORE_READ(mm, rss_stat[member].counters),
-						      cpu_offsets, nr_cpus);
+			value += memobs_percpu_deltas(mm->rss_stat[member].counters, cpu_offsets,
+						      nr_cpus);
 	}
 	return value < 0 ? 0 : value;
 }

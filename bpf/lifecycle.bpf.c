@@ -38,7 +38,7 @@ static __always_inline int submit_task_event(struct task_struct *task, __u32 typ
 	BPF_CORE_READ_STR_INTO(&ev->comm, task, comm);
 
 	if (type == MEMOBS_REC_OOM) {
-		struct mm_struct *mm = BPF_CORE_READ(task, mm);
+		struct mm_struct *mm = task->mm; /* a BTF pointer: plain loads below */
 		struct memobs_mm_pages pages;
 
 		if (mm) {

@@ -61,6 +61,13 @@ static __always_inline __u32 learn_cpu_offsets(void)
 	return cpu;
 }
 
+/*
+ * ctx->task is a trusted BTF pointer: fields are read with plain loads
+ * (turned into fault-safe loads by the verifier), not one
+ * bpf_probe_read_kernel() call per field as BPF_CORE_READ does; with tens of
+ * fields per process that halves the cost of a pass. The accesses are CO-RE
+ * relocated all the same (vmlinux.h types carry preserve_access_index).
+ */
 SEC("iter/task")
 int memobs_iter_task(struct bpf_iter__task *ctx)
 {
@@ -73,32 +80,32 @@ int memobs_iter_task(struct bpf_iter__task *ctx)
 	if (!task)
 		return 0;
 	/* Kernel threads and tasks past exit_mm() own no user memory. */
-	mm = BPF_CORE_READ(task, mm);
+	mm = task->mm;
 	if (!mm)
 		return 0;
 
 	rec.type = MEMOBS_REC_TASK;
-	rec.pid = BPF_CORE_READ(task, tgid);
-	rec.tid = BPF_CORE_READ(task, pid);
-	rec.cgroup_id = memobs_task_cgroup_id(task);
-	rec.start_time_ns = BPF_CORE_READ(task, group_leader, start_time);
-	rec.min_flt = BPF_CORE_READ(task, min_flt);
-	rec.maj_flt = BPF_CORE_READ(task, maj_flt);
+	rec.pid = task->tgid;
+	rec.tid = task->pid;
+	rec.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	rec.start_time_ns = task->group_leader->start_time;
+	rec.min_flt = task->min_flt;
+	rec.maj_flt = task->maj_flt;
 
 	if (rec.pid == rec.tid) {
 		rec.flags = MEMOBS_TASK_LEADER;
 		/* Faults of threads that already exited were folded in here. */
-		rec.min_flt += BPF_CORE_READ(task, signal, min_flt);
-		rec.maj_flt += BPF_CORE_READ(task, signal, maj_flt);
+		rec.min_flt += task->signal->min_flt;
+		rec.maj_flt += task->signal->maj_flt;
 		memobs_read_mm_pages(mm, &pages, memobs_cpu_offsets, learn_cpu_offsets());
 		rec.anon_rss_pages = pages.anon;
 		rec.file_rss_pages = pages.file;
 		rec.shmem_rss_pages = pages.shmem;
 		rec.swap_pages = pages.swap;
-		rec.data_vm_pages = BPF_CORE_READ(mm, data_vm);
-		rec.total_vm_pages = BPF_CORE_READ(mm, total_vm);
-		rec.heap_bytes = BPF_CORE_READ(mm, brk) - BPF_CORE_READ(mm, start_brk);
-		BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
+		rec.data_vm_pages = mm->data_vm;
+		rec.total_vm_pages = mm->total_vm;
+		rec.heap_bytes = mm->brk - mm->start_brk;
+		__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	}
 
 	bpf_seq_write(seq, &rec, sizeof(rec));
