@@ -49,7 +49,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
@@ -129,6 +129,20 @@ $(BUILD)/bench/detector_bench: bench/detector_bench.c $(LIB) | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
 
+# The ring-buffer benchmark feeds memobs's own consumer from a stand-in BPF producer.
+$(BUILD)/bench/ringbuf_producer.bpf.o: bench/ringbuf_producer.bpf.c | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o && $(BPFTOOL) gen object $@ $@.tmp.o \
+		&& rm -f $@.tmp.o
+
+$(BUILD)/bench/ringbuf_producer.skel.h: $(BUILD)/bench/ringbuf_producer.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ringbuf_producer_bpf > $@
+
+$(BUILD)/bench/ringbuf_bench: bench/ringbuf_bench.c $(BUILD)/bench/ringbuf_producer.skel.h $(LIB)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
 $(BUILD)/bench/%: bench/%.c | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
@@ -146,4 +160,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -14,6 +14,9 @@
 #   all              `memobs leaks --all` (host-wide, as `memobs run --malloc`), 512 KiB
 #   all-every        the same with --malloc-sample-bytes 1 (every allocation)
 #   bpftrace         bench/peers/bpftrace_tracker.bt (host-wide address tracker)
+#   floor            bench/peers/uprobe_floor.bt: one emulated trap with an empty
+#                    program; twice its added cost is the floor of any uprobe
+#                    tracker (two traps per pair)
 # Then the ring buffer at the highest sampled record rate the probes make here
 # (every allocation of the bench sampled, RB_THREADS threads): records/s, drops.
 #
@@ -27,10 +30,11 @@ MEMOBS=${MEMOBS:-$BUILD/memobs}
 LEAKS=${LEAKS:-$MEMOBS leaks}
 BENCH=$BUILD/bench/malloc_bench
 BT=$(dirname "$0")/peers/bpftrace_tracker.bt
+FLOOR_BT=$(dirname "$0")/peers/uprobe_floor.bt
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 THREADS=${THREADS:-1 2}
-CONFIGS=${CONFIGS:-untraced run outside pid pid-noses all all-every bpftrace}
+CONFIGS=${CONFIGS:-untraced run outside pid pid-noses all all-every bpftrace floor}
 ATTACH_WAIT=${ATTACH_WAIT:-3}
 OUT=$(mktemp -d /tmp/memobs-malloc-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$OUT"' EXIT
@@ -86,6 +90,7 @@ run_one() {
 	all) $LEAKS --all --duration 600 >/dev/null 2>&1 & TRACER=$! ;;
 	all-every) $LEAKS --all --duration 600 --malloc-sample-bytes 1 >/dev/null 2>&1 & TRACER=$! ;;
 	bpftrace) bpftrace "$BT" >/dev/null 2>&1 & TRACER=$! ;;
+	floor) bpftrace "$FLOOR_BT" >/dev/null 2>&1 & TRACER=$! ;;
 	esac
 	[ "$config" = untraced ] || sleep "$ATTACH_WAIT"
 	finish_bench "$out"
@@ -139,12 +144,18 @@ for t in threads:
         added = m - base
         ratio = f"{added / peer_added:.3f}" if peer_added and c != "untraced" else "-"
         print(f"  {c:<11} {m:>9.1f} {added:>9.1f} {ratio:>11}  {' '.join(f'{v:.0f}' for v in vals)}")
+    floor, _ = median("floor", t)
+    floor_pair = 2 * (floor - base) if floor is not None and base is not None else None
+    if floor_pair:
+        print(f"  floor, two emulated traps per pair: {floor_pair:.1f} ns added"
+              + (f" = {floor_pair / peer_added:.3f} x bpftrace" if peer_added else ""))
     if peer_added:
         for c, target in (("pid", 0.10), ("pid-noses", 0.15)):
             m, _ = median(c, t)
             if m is not None:
                 r = (m - base) / peer_added
-                print(f"  target {c}: {r:.3f} <= {target}: {'met' if r <= target else 'NOT met'}")
+                above = f"; {(m - base) / floor_pair:.2f} x the floor" if floor_pair else ""
+                print(f"  target {c}: {r:.3f} <= {target}: {'met' if r <= target else 'NOT met'}{above}")
 try:
     with open(os.path.join(out, "rb.json")) as f:
         summary = [json.loads(l) for l in f if '"leaks_summary"' in l][0]

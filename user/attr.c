@@ -1090,9 +1090,18 @@ int attr__unwatch_pid(struct attr *a, int pid)
 
 int attr__poll(struct attr *a, int timeout_ms)
 {
-	if (now_ms() - a->last_tick_ms >= TICK_MS)
+	int drained = 0, n;
+
+	if (now_ms() - a->last_tick_ms >= TICK_MS) {
+		/* records below the wake-up mark wake nobody: the tick drains them,
+		 * before it reaps the processes that exited */
+		drained = ring_buffer__consume(a->rb);
+		if (drained < 0)
+			return drained;
 		tick(a);
-	return ring_buffer__poll(a->rb, timeout_ms);
+	}
+	n = ring_buffer__poll(a->rb, timeout_ms);
+	return n < 0 ? n : drained + n;
 }
 
 int attr__fd(const struct attr *a)
@@ -1235,6 +1244,11 @@ __u64 attr__attach_failures(const struct attr *a)
 __u64 attr__sample_bytes(const struct attr *a)
 {
 	return a->opts.sample_bytes;
+}
+
+struct bpf_object *attr__bpf_object(const struct attr *a)
+{
+	return a->skel->obj;
 }
 
 void attr__stats(struct attr *a, struct attr_stats *out)

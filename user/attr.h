@@ -22,6 +22,7 @@
 #define ATTR_DEFAULT_SAMPLE_BYTES (512 * 1024)
 
 struct attr;
+struct bpf_object;
 
 struct attr_opts {
 	__u64 sample_bytes;	/* mean bytes between samples; 0: default; 1: every allocation */
@@ -102,6 +103,8 @@ int attr__top_mm_sites(struct attr *a, const struct alloc_filter *f, size_t n,
 __u64 attr__attach_failures(const struct attr *a);
 void attr__stats(struct attr *a, struct attr_stats *out);
 __u64 attr__sample_bytes(const struct attr *a);
+/* The loaded BPF object: for benchmarks that feed its maps from a stand-in producer. */
+struct bpf_object *attr__bpf_object(const struct attr *a);
 
 const char *attr_mm_kind__str(enum memobs_mm_kind kind);
 
