@@ -144,7 +144,9 @@ static void baseline_step(struct baseline *b, const struct world *w, size_t t)
 	for (size_t s = 0; s < b->nr_series; s++) {
 		const struct cgroup_stat *cs = &w->cgroups[s / 3];
 		double *ring = b->ring + s * b->window, t_mean = 0, v_mean = 0, stt = 0, stv = 0;
-		__u64 v = s % 3 == 0 ? cs->anon_rss_bytes : s % 3 == 1 ? cs->heap_bytes : cs->mmap_bytes;
+		__u64 v = s % 3 == 0   ? cs->anon_rss_bytes
+			  : s % 3 == 1 ? cs->heap_bytes
+				       : cs->mmap_bytes;
 
 		ring[at] = (double)v;
 		for (size_t i = 0; i < n; i++) {
@@ -267,7 +269,8 @@ int main(int argc, char **argv)
 		printf("%-22s %10.4f s %9.2f%% %11.2fx %12.4f s %9.2f%% %12.0f %8zu\n", name,
 		       r.detector_cpu_per_s, 100 * r.detector_cpu_per_s,
 		       r.detector_cpu_per_s / TARGET_CORE_SHARE, r.baseline_cpu_per_s,
-		       100 * r.baseline_cpu_per_s, (double)r.stats.full_tests / measure_s, r.alerts);
+		       100 * r.baseline_cpu_per_s, (double)r.stats.full_tests / measure_s,
+		       r.alerts);
 	}
 	printf("(detector and least-squares: CPU seconds per simulated second = share of one core; "
 	       "vs target: detector / %.0f%%; below 1.00x meets it)\n",

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 
 		if (pid < 0) {
-			fprintf(stderr, "failed to fork child %ld of %ld: %s (see ulimit -u, pid_max)\n",
+			fprintf(stderr,
+				"failed to fork child %ld of %ld: %s (see ulimit -u, pid_max)\n",
 				nr_children + 1, nr_wanted, strerror(errno));
 			kill_and_reap(children, nr_children);
 			return 1;

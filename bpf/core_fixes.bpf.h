@@ -63,7 +63,7 @@ static __always_inline __s64 memobs_percpu_deltas(const __s32 *counters, const _
  * whole of a small process. nr_cpus == 0 reads the cheaper global count.
  */
 static __always_inline __s64 memobs_mm_counter(struct mm_struct *mm, int member,
-						const __u64 *cpu_offsets, __u32 nr_cpus)
+					       const __u64 *cpu_offsets, __u32 nr_cpus)
 {
 	__s64 value;
 

@@ -190,8 +190,7 @@ int memobs_mm_exit_brk(struct trace_event_raw_sys_exit *ctx)
 
 /* The faulting instruction is the site: frame 0 stays the user ip. */
 SEC("tp_btf/page_fault_user")
-int BPF_PROG(memobs_mm_fault, unsigned long address, struct pt_regs *regs,
-	     unsigned long error_code)
+int BPF_PROG(memobs_mm_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
 	if (!memobs_current_watched())
 		return 0;

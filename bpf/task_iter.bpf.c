@@ -49,8 +49,9 @@ static __always_inline __u32 learn_cpu_offsets(void)
 	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem))
 		return memobs_cpu_offsets_known;
 	map_addr = address_of(&map);
-	bpf_probe_read_kernel(&pptr, sizeof(pptr),
-			      (const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)));
+	bpf_probe_read_kernel(
+		&pptr, sizeof(pptr),
+		(const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)));
 	for (cpu = 0; cpu < MEMOBS_MAX_CPUS && cpu < memobs_nr_cpus; cpu++) {
 		elem = bpf_map_lookup_percpu_elem(&memobs_cpu_probe, &zero, cpu);
 		if (!elem || !pptr)

@@ -64,10 +64,10 @@ struct memobs_task_rec {
 
 /* Low-rate lifecycle events (exec, exit, OOM kill) on the ring buffer. */
 struct memobs_event {
-	__u32 type; /* MEMOBS_REC_EXEC, MEMOBS_REC_EXIT or MEMOBS_REC_OOM */
-	__u32 pid;  /* tgid of the subject (for OOM: the victim) */
-	__u64 cgroup_id; /* the subject's cgroup, not the current task's */
-	__u64 ts_ns;	 /* bpf_ktime_get_ns() */
+	__u32 type;	      /* MEMOBS_REC_EXEC, MEMOBS_REC_EXIT or MEMOBS_REC_OOM */
+	__u32 pid;	      /* tgid of the subject (for OOM: the victim) */
+	__u64 cgroup_id;      /* the subject's cgroup, not the current task's */
+	__u64 ts_ns;	      /* bpf_ktime_get_ns() */
 	__u64 anon_rss_pages; /* OOM only: the victim's resident pages at the kill */
 	__u64 file_rss_pages;
 	__u64 shmem_rss_pages;
@@ -83,17 +83,17 @@ struct memobs_event {
  * buffer as MEMOBS_REC_ALLOC / MEMOBS_REC_FREE. Stacks are deduplicated in a
  * map keyed by a hash of the frames, so a record carries only the stack id.
  */
-#define MEMOBS_ATTR_STACK_DEPTH 32	/* user frames kept per stack */
-#define MEMOBS_ATTR_MAX_PIDS 16384	/* processes traced at once (pid filter) */
-#define MEMOBS_ATTR_MAX_LIVE 65536	/* sampled allocations outstanding (default) */
-#define MEMOBS_ATTR_MAX_STACKS 16384	/* distinct stacks (default) */
-#define MEMOBS_ATTR_MAX_INFLIGHT 16384	/* calls between entry and return probe */
-#define MEMOBS_ATTR_MAX_MM_SITES 16384	/* (cgroup, stack, kind) of mmap/brk/fault sites */
+#define MEMOBS_ATTR_STACK_DEPTH 32     /* user frames kept per stack */
+#define MEMOBS_ATTR_MAX_PIDS 16384     /* processes traced at once (pid filter) */
+#define MEMOBS_ATTR_MAX_LIVE 65536     /* sampled allocations outstanding (default) */
+#define MEMOBS_ATTR_MAX_STACKS 16384   /* distinct stacks (default) */
+#define MEMOBS_ATTR_MAX_INFLIGHT 16384 /* calls between entry and return probe */
+#define MEMOBS_ATTR_MAX_MM_SITES 16384 /* (cgroup, stack, kind) of mmap/brk/fault sites */
 
 /* Records of the attribution tier: values continue the memobs_rec_type space at 16. */
 enum memobs_attr_rec_type {
-	MEMOBS_REC_ALLOC = 16, /* struct memobs_alloc_rec: a sampled allocation was made */
-	MEMOBS_REC_FREE = 17,  /* struct memobs_free_rec: a sampled allocation was freed */
+	MEMOBS_REC_ALLOC = 16,	   /* struct memobs_alloc_rec: a sampled allocation was made */
+	MEMOBS_REC_FREE = 17,	   /* struct memobs_free_rec: a sampled allocation was freed */
 	MEMOBS_REC_ATTR_EXEC = 18, /* struct memobs_attr_exec_rec: a traced process exec'd */
 };
 
@@ -103,14 +103,14 @@ enum memobs_attr_rec_type {
  * function they implement (new = MALLOC, delete = FREE).
  */
 enum memobs_alloc_fn {
-	MEMOBS_FN_MALLOC = 0,	     /* (size) */
-	MEMOBS_FN_CALLOC = 1,	     /* (nmemb, size) */
-	MEMOBS_FN_REALLOC = 2,	     /* (ptr, size) */
-	MEMOBS_FN_REALLOCARRAY = 3,  /* (ptr, nmemb, size) */
-	MEMOBS_FN_FREE = 4,	     /* (ptr) */
-	MEMOBS_FN_POSIX_MEMALIGN = 5,/* (void **memptr, align, size) -> 0 */
-	MEMOBS_FN_ALIGNED_ALLOC = 6, /* (align, size); memalign too */
-	MEMOBS_FN_VALLOC = 7,	     /* (size); pvalloc too */
+	MEMOBS_FN_MALLOC = 0,	      /* (size) */
+	MEMOBS_FN_CALLOC = 1,	      /* (nmemb, size) */
+	MEMOBS_FN_REALLOC = 2,	      /* (ptr, size) */
+	MEMOBS_FN_REALLOCARRAY = 3,   /* (ptr, nmemb, size) */
+	MEMOBS_FN_FREE = 4,	      /* (ptr) */
+	MEMOBS_FN_POSIX_MEMALIGN = 5, /* (void **memptr, align, size) -> 0 */
+	MEMOBS_FN_ALIGNED_ALLOC = 6,  /* (align, size); memalign too */
+	MEMOBS_FN_VALLOC = 7,	      /* (size); pvalloc too */
 	MEMOBS_FN_NR = 8,
 };
 
@@ -182,12 +182,12 @@ struct memobs_stack {
 
 /* What an mm site counts (mm_trace): raw address-space growth and first touches. */
 enum memobs_mm_kind {
-	MEMOBS_MM_MMAP_ANON = 0,  /* bytes mapped anonymous (private or shared) */
-	MEMOBS_MM_MMAP_FILE = 1,  /* bytes mapped from a file */
-	MEMOBS_MM_MUNMAP = 2,	  /* bytes unmapped */
-	MEMOBS_MM_MREMAP_GROW = 3,/* bytes added by mremap (new_len - old_len > 0) */
-	MEMOBS_MM_BRK_GROW = 4,	  /* bytes the heap grew by through brk */
-	MEMOBS_MM_FAULT = 5,	  /* user page faults (bytes: one page each) */
+	MEMOBS_MM_MMAP_ANON = 0,   /* bytes mapped anonymous (private or shared) */
+	MEMOBS_MM_MMAP_FILE = 1,   /* bytes mapped from a file */
+	MEMOBS_MM_MUNMAP = 2,	   /* bytes unmapped */
+	MEMOBS_MM_MREMAP_GROW = 3, /* bytes added by mremap (new_len - old_len > 0) */
+	MEMOBS_MM_BRK_GROW = 4,	   /* bytes the heap grew by through brk */
+	MEMOBS_MM_FAULT = 5,	   /* user page faults (bytes: one page each) */
 	MEMOBS_MM_NR = 6,
 };
 

@@ -153,8 +153,9 @@ static int account_faults(struct agg *agg, struct proc_stat *procs, size_t n)
 		if (u64map_get(&agg->prev_index, p->pid, &prev))
 			m = &agg->prev_marks[prev];
 		if (m && m->start_time_ns == p->start_time_ns)
-			p->page_faults = p->faults_total > m->faults_total ?
-						 p->faults_total - m->faults_total : 0;
+			p->page_faults = p->faults_total > m->faults_total
+						 ? p->faults_total - m->faults_total
+						 : 0;
 		else
 			/* born during the interval (or a reused pid): all its faults are new */
 			p->page_faults = agg->seen_a_pass ? p->faults_total : 0;

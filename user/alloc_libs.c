@@ -25,8 +25,8 @@
  * check keeps a same-named file of the wrong view from being accepted.
  */
 static const struct host_view {
-	const char *root;      /* prefix for a layer path */
-	const char *proc_dir;  /* whose mountinfo describes that view */
+	const char *root;     /* prefix for a layer path */
+	const char *proc_dir; /* whose mountinfo describes that view */
 } host_views[] = {
 	{ "", "/proc/self" },
 	{ "/proc/1/root", "/proc/1" },
@@ -71,7 +71,8 @@ int maps_line__parse(const char *line, struct maps_entry *out)
 
 	memset(out, 0, sizeof(*out));
 	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, out->perms, &offset,
-		   &major, &minor, &inode, &pos) != 7 || end < start)
+		   &major, &minor, &inode, &pos) != 7 ||
+	    end < start)
 		return -EINVAL;
 	out->start = start;
 	out->end = end;
@@ -138,7 +139,7 @@ bool alloc_lib__classify(const char *path, enum alloc_lib_kind *kind)
 #define LAYERS_MAX 128
 
 struct overlay_layers {
-	char *opts;		  /* a copy of the super options that layer[] points into */
+	char *opts;		       /* a copy of the super options that layer[] points into */
 	const char *layer[LAYERS_MAX]; /* upper first, then the lowers in order */
 	int count;
 };

@@ -45,8 +45,8 @@ struct alloc_lib {
 				   * /proc/PID/map_files/<range> (deleted or unreachable) */
 	char map_path[PATH_MAX];  /* as /proc/PID/maps shows it, " (deleted)" stripped */
 	enum alloc_lib_kind kind;
-	__u64 key_dev, key_ino;	  /* identity of the UNDERLYING file (makedev form) */
-	bool key_is_real;	  /* false: on overlayfs but no layer verified; the key is
+	__u64 key_dev, key_ino; /* identity of the UNDERLYING file (makedev form) */
+	bool key_is_real;	/* false: on overlayfs but no layer verified; the key is
 				   * the overlay's and may duplicate another mount's */
 };
 

@@ -184,7 +184,8 @@ double alloc_sites__outstanding_bytes(const struct alloc_sites *s, const struct 
 
 	for (i = 0; i < s->cap; i++)
 		if (passes(&s->slots[i], f))
-			bytes += s->slots[i].size * alloc_sites__weight(s->slots[i].size, s->sample_bytes);
+			bytes += s->slots[i].size *
+				 alloc_sites__weight(s->slots[i].size, s->sample_bytes);
 	return bytes;
 }
 

@@ -21,20 +21,20 @@ struct alloc_sample {
 	__u32 pid;
 	__u64 cgroup_id;
 	__u64 addr;
-	__u64 size;	/* bytes requested */
-	__u64 ts_ns;	/* when it was made (CLOCK_MONOTONIC, as bpf_ktime_get_ns) */
-	__u64 site_id;	/* the call site (stack) it belongs to; chosen by the caller */
+	__u64 size;    /* bytes requested */
+	__u64 ts_ns;   /* when it was made (CLOCK_MONOTONIC, as bpf_ktime_get_ns) */
+	__u64 site_id; /* the call site (stack) it belongs to; chosen by the caller */
 };
 
 struct alloc_site {
 	__u64 site_id;
-	double est_bytes;	/* estimated bytes outstanding */
-	double est_allocs;	/* estimated allocations outstanding */
-	__u64 samples;		/* sampled allocations outstanding */
-	__u64 sampled_bytes;	/* their bytes, unweighted */
-	__u64 oldest_ts_ns;	/* the oldest sample's birth */
-	__u32 pid;		/* a process with samples here (the first met) */
-	__u64 cgroup_id;	/* its cgroup */
+	double est_bytes;    /* estimated bytes outstanding */
+	double est_allocs;   /* estimated allocations outstanding */
+	__u64 samples;	     /* sampled allocations outstanding */
+	__u64 sampled_bytes; /* their bytes, unweighted */
+	__u64 oldest_ts_ns;  /* the oldest sample's birth */
+	__u32 pid;	     /* a process with samples here (the first met) */
+	__u64 cgroup_id;     /* its cgroup */
 };
 
 /* Which samples count: 0 in a field means any. */

@@ -92,11 +92,11 @@ struct file_probes {
 
 struct traced_pid {
 	int pid;
-	__u64 start_time;	   /* a reused pid is another process */
+	__u64 start_time;	     /* a reused pid is another process */
 	struct alloc_lib_set *files; /* attached for this process */
 	struct link_vec links;
-	bool explicit;		   /* watched by pid (attr__watch_pid), not via a cgroup */
-	bool seen;		   /* in a watched cgroup at this tick */
+	bool explicit; /* watched by pid (attr__watch_pid), not via a cgroup */
+	bool seen;     /* in a watched cgroup at this tick */
 };
 
 struct site {
@@ -294,8 +294,8 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 		struct bpf_link *link;
 
 		link = bpf_program__attach_uprobe_opts(a->skel->progs.memobs_alloc_entry,
-						       pid ? pid : -1, lib->host_path, fp->offsets[i],
-						       &opts);
+						       pid ? pid : -1, lib->host_path,
+						       fp->offsets[i], &opts);
 		if (!link) {
 			attach_failed(a, lib, "a malloc-family uprobe", -errno);
 			continue;
@@ -308,8 +308,8 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 			continue;
 		opts.retprobe = true;
 		link = bpf_program__attach_uprobe_opts(a->skel->progs.memobs_alloc_ret,
-						       pid ? pid : -1, lib->host_path, fp->offsets[i],
-						       &opts);
+						       pid ? pid : -1, lib->host_path,
+						       fp->offsets[i], &opts);
 		if (!link) {
 			attach_failed(a, lib, "a malloc-family uretprobe", -errno);
 			continue;
@@ -341,7 +341,8 @@ static int scan_and_attach(struct attr *a, int pid, struct traced_pid *tp)
 		} else if (alloc_lib_set__add(a->global_files, &libs[i])) {
 			p_debug("hooking '%s' (%s, file %llu:%llu) for every process",
 				libs[i].map_path, alloc_lib_kind__str(libs[i].kind),
-				(unsigned long long)libs[i].key_dev, (unsigned long long)libs[i].key_ino);
+				(unsigned long long)libs[i].key_dev,
+				(unsigned long long)libs[i].key_ino);
 			attach_file(a, &libs[i], 0, &a->global_links);
 		}
 	}
@@ -829,8 +830,9 @@ static int choose_programs(struct attr *a, const struct features *f, const struc
 	bpf_program__set_autoload(skel->progs.memobs_alloc_ret, a->opts.malloc && !a->session);
 	bpf_program__set_autoload(skel->progs.memobs_attr_exec, a->opts.malloc);
 	if (a->session)
-		bpf_program__set_expected_attach_type(skel->progs.memobs_alloc_session,
-						      (enum bpf_attach_type)MEMOBS_BPF_TRACE_UPROBE_SESSION);
+		bpf_program__set_expected_attach_type(
+			skel->progs.memobs_alloc_session,
+			(enum bpf_attach_type)MEMOBS_BPF_TRACE_UPROBE_SESSION);
 	else if (a->opts.malloc)
 		p_info("uprobe sessions %s: return probes on every hooked call (slower)",
 		       a->opts.no_session ? "turned off" : "absent (Linux < 6.13)");
@@ -839,8 +841,7 @@ static int choose_programs(struct attr *a, const struct features *f, const struc
 		return -EOPNOTSUPP;
 	}
 
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 
 		if (!strncmp(sec, "tracepoint/", 11) || !strncmp(sec, "tp_btf/page_fault", 17))
@@ -861,8 +862,7 @@ static int attach_static_programs(struct attr *a)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, a->skel->obj)
-	{
+	bpf_object__for_each_program(prog, a->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *link;
 
@@ -899,7 +899,7 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 	if (!a->opts.sample_bytes)
 		a->opts.sample_bytes = ATTR_DEFAULT_SAMPLE_BYTES;
 	/* sampling every few bytes makes a record per call: ~1 M/s per traced thread */
-	ringbuf_bytes = a->opts.ringbuf_bytes		? a->opts.ringbuf_bytes
+	ringbuf_bytes = a->opts.ringbuf_bytes	      ? a->opts.ringbuf_bytes
 			: a->opts.sample_bytes < 4096 ? 16 << 20
 						      : 4 << 20;
 	a->nr_cpus = libbpf_num_possible_cpus();
@@ -1183,11 +1183,13 @@ int attr__top_mm_sites(struct attr *a, const struct alloc_filter *f, size_t n,
 
 		key = next;
 		prev = &key;
-		if (f && ((f->pid && f->pid != key.pid) || (f->cgroup_id && f->cgroup_id != key.cgroup_id)))
+		if (f && ((f->pid && f->pid != key.pid) ||
+			  (f->cgroup_id && f->cgroup_id != key.cgroup_id)))
 			continue;
 		if (bpf_map_lookup_elem(fd, &key, values))
 			continue;
-		if (site_of_stack(a, key.stack_id, key.pid, key.kind == MEMOBS_MM_FAULT, &site_index))
+		if (site_of_stack(a, key.stack_id, key.pid, key.kind == MEMOBS_MM_FAULT,
+				  &site_index))
 			continue;
 		h = ((site_index + 1) * 0x9e3779b97f4a7c15ULL) ^ ((__u64)key.kind << 56) ^
 		    key.cgroup_id;

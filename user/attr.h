@@ -25,16 +25,16 @@ struct attr;
 struct bpf_object;
 
 struct attr_opts {
-	__u64 sample_bytes;	/* mean bytes between samples; 0: default; 1: every allocation */
-	bool malloc;		/* hook the malloc family */
-	bool malloc_all;	/* ... in every process (--malloc), else only those watched */
-	bool trace_mm;		/* mmap/munmap/mremap/brk and page-fault hooks */
-	bool trace_mm_all;	/* ... for every cgroup (--trace-mm), else only those watched */
-	bool no_session;	/* use entry+return probes even where sessions exist */
-	bool keep_exited;	/* keep the samples of processes that exit (a report at
+	__u64 sample_bytes;  /* mean bytes between samples; 0: default; 1: every allocation */
+	bool malloc;	     /* hook the malloc family */
+	bool malloc_all;     /* ... in every process (--malloc), else only those watched */
+	bool trace_mm;	     /* mmap/munmap/mremap/brk and page-fault hooks */
+	bool trace_mm_all;   /* ... for every cgroup (--trace-mm), else only those watched */
+	bool no_session;     /* use entry+return probes even where sessions exist */
+	bool keep_exited;    /* keep the samples of processes that exit (a report at
 				 * the end of `memobs leaks` shows what was outstanding) */
-	__u32 ringbuf_bytes;	/* 0: 4 MiB */
-	__u32 max_live;		/* sampled allocations outstanding; 0: MEMOBS_ATTR_MAX_LIVE */
+	__u32 ringbuf_bytes; /* 0: 4 MiB */
+	__u32 max_live;	     /* sampled allocations outstanding; 0: MEMOBS_ATTR_MAX_LIVE */
 };
 
 /* A call site of sampled allocations outstanding. */
@@ -59,11 +59,11 @@ struct attr_mm_site {
 struct attr_stats {
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 	__u64 attach_failures;
-	__u64 files_attached;	/* host-wide: distinct underlying files hooked */
-	__u64 links;		/* BPF links held now */
-	__u64 pids_traced;	/* processes with pid-filtered links now */
-	__u64 probes_at_entry;	/* functions probed at the entry (no emulated site found) */
-	bool session;		/* uprobe sessions in use */
+	__u64 files_attached;  /* host-wide: distinct underlying files hooked */
+	__u64 links;	       /* BPF links held now */
+	__u64 pids_traced;     /* processes with pid-filtered links now */
+	__u64 probes_at_entry; /* functions probed at the entry (no emulated site found) */
+	bool session;	       /* uprobe sessions in use */
 };
 
 /* Loads and attaches what opts asks for. Returns 0 or -errno (already reported). */

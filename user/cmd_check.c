@@ -54,7 +54,9 @@ void log_startup_line(const struct pipeline *p)
 	kernel_release(release, sizeof(release));
 	p_info("memobs %s started: kernel %s; sampler iter/task; exec/exit %s; oom %s; uprobe sessions %s",
 	       MEMOBS_VERSION, release, f->tp_btf_exec && f->tp_btf_exit ? "tp_btf" : "partial",
-	       f->oom_tp_task ? "tp_btf/mark_victim" : f->oom_tp_exists ? "tracepoint/oom/mark_victim" : "none",
+	       f->oom_tp_task	  ? "tp_btf/mark_victim"
+	       : f->oom_tp_exists ? "tracepoint/oom/mark_victim"
+				  : "none",
 	       f->uprobe_session ? "yes" : "no");
 }
 
@@ -71,7 +73,10 @@ static bool print_rows(const struct check_row *rows, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		printf("%-8s %-22s %s\n", rows[i].ok ? "ok" : rows[i].required ? "MISSING" : "absent",
+		printf("%-8s %-22s %s\n",
+		       rows[i].ok	  ? "ok"
+		       : rows[i].required ? "MISSING"
+					  : "absent",
 		       rows[i].name, rows[i].detail);
 		if (!rows[i].ok && rows[i].required)
 			core_ok = false;
@@ -127,26 +132,35 @@ int cmd_check(int argc, char **argv)
 			      : "read other processes' maps and files (attribution tier)");
 	snprintf(cgroup_detail, sizeof(cgroup_detail), "%s (memory controller on %s)",
 		 m.cgroup2[0] ? m.cgroup2 : "not mounted",
-		 m.memcg_on_v2 ? "v2" : m.memcg_v1[0] ? "v1" : "neither");
+		 m.memcg_on_v2	 ? "v2"
+		 : m.memcg_v1[0] ? "v1"
+				 : "neither");
 	snprintf(tracefs_detail, sizeof(tracefs_detail), "%s",
-		 m.tracefs[0] ? m.tracefs : "not mounted: needed by the attribution tier's syscall tracepoints");
+		 m.tracefs[0]
+			 ? m.tracefs
+			 : "not mounted: needed by the attribution tier's syscall tracepoints");
 
 	{
 		const struct check_row rows[] = {
 			{ "capabilities", caps_err == 0, true, caps_detail },
 			{ "CAP_SYS_PTRACE", optional_cap == NULL, false, ptrace_detail },
 			{ "bpf()", f.bpf_syscall, true,
-			  f.bpf_syscall ? "bpf() usable" : "bpf() refused: needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN" },
+			  f.bpf_syscall
+				  ? "bpf() usable"
+				  : "bpf() refused: needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN" },
 			{ "btf", f.btf, true, "/sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" },
 			{ "ringbuf", f.ringbuf, true, "BPF_MAP_TYPE_RINGBUF (Linux 5.8+)" },
-			{ "iter/task", f.task_iter, true, "BPF task iterator: the always-on sampler" },
+			{ "iter/task", f.task_iter, true,
+			  "BPF task iterator: the always-on sampler" },
 			{ "cgroup2", f.cgroup2, true, cgroup_detail },
 			{ "tp_btf/exec", f.tp_btf_exec, false, "sched_process_exec: exec events" },
 			{ "tp_btf/exit", f.tp_btf_exit, false, "sched_process_exit: exit events" },
 			{ "oom:mark_victim", f.oom_tp_exists, false,
-			  f.oom_tp_task ? "tp_btf (passes the victim task, 6.8+)" : "classic tracepoint (needs tracefs)" },
+			  f.oom_tp_task ? "tp_btf (passes the victim task, 6.8+)"
+					: "classic tracepoint (needs tracefs)" },
 			{ "tracefs", f.tracefs, false, tracefs_detail },
-			{ "uprobes", f.uprobes, false, "uprobe PMU: allocation tracing (attribution tier)" },
+			{ "uprobes", f.uprobes, false,
+			  "uprobe PMU: allocation tracing (attribution tier)" },
 			{ "uprobe sessions", f.uprobe_session, false,
 			  "kfunc bpf_session_is_return (6.13+): return probes only on sampled calls" },
 		};

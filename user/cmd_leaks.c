@@ -79,7 +79,8 @@ static int resolve_cgroup(const char *arg, __u64 *id)
 		if (arg[0] == '/' && !strncmp(arg, m->cgroup2, strlen(m->cgroup2)))
 			snprintf(dir, sizeof(dir), "%s", arg);
 		else
-			snprintf(dir, sizeof(dir), "%s/%s", m->cgroup2, arg[0] == '/' ? arg + 1 : arg);
+			snprintf(dir, sizeof(dir), "%s/%s", m->cgroup2,
+				 arg[0] == '/' ? arg + 1 : arg);
 		err = cgroup_id_of_dir(dir, id);
 		if (err) {
 			/* not a directory: a numeric id */
@@ -134,13 +135,15 @@ static int parse_args(int argc, char **argv, struct leaks_opts *o)
 			break;
 		case 'd':
 			if (parse_seconds(optarg, 7 * 86400, &o->duration_s)) {
-				p_err("invalid --duration '%s': expected seconds > 0 (e.g. 30, 2m)", optarg);
+				p_err("invalid --duration '%s': expected seconds > 0 (e.g. 30, 2m)",
+				      optarg);
 				return 2;
 			}
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, 100000, &o->top)) {
-				p_err("invalid --top '%s': expected a count from 1 to 100000", optarg);
+				p_err("invalid --top '%s': expected a count from 1 to 100000",
+				      optarg);
 				return 2;
 			}
 			break;
@@ -295,11 +298,12 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 	free(mm);
 }
 
-static void print_summary(struct attr *a, const struct leaks_opts *o, double elapsed_s, size_t nr_sites, bool target_exited, struct json *j)
+static void print_summary(struct attr *a, const struct leaks_opts *o, double elapsed_s,
+			  size_t nr_sites, bool target_exited, struct json *j)
 {
 	static const char *const stat_names[MEMOBS_ATTR_STAT_NR] = {
-		"reserved", "sampled", "live_full", "stacks_full", "inflight_full",
-		"frees", "failed", "ringbuf_drops", "mm_events", "mm_full",
+		"reserved", "sampled", "live_full",	"stacks_full", "inflight_full",
+		"frees",    "failed",  "ringbuf_drops", "mm_events",   "mm_full",
 	};
 	struct attr_stats st;
 	__u64 outstanding;
@@ -402,7 +406,8 @@ int cmd_leaks(int argc, char **argv)
 		err = attr__watch_cgroup(a, o.cgroup_id);
 	}
 	if (err) {
-		p_err("failed to trace %s: %s", o.pid ? "the process" : "the cgroup", strerror(-err));
+		p_err("failed to trace %s: %s", o.pid ? "the process" : "the cgroup",
+		      strerror(-err));
 		attr__close(a);
 		return 1;
 	}

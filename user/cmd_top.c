@@ -86,7 +86,8 @@ static void usage(FILE *out)
 	      "  -s, --sort KEY       sort column (default growth), one of:\n",
 	      out);
 	for (c = 0; c < TOP_COL_NR; c++)
-		fprintf(out, "                         %-7s %s\n", top_cols[c].key, top_cols[c].help);
+		fprintf(out, "                         %-7s %s\n", top_cols[c].key,
+			top_cols[c].help);
 	fputs("  -R, --reverse        reverse the sort order\n"
 	      "  -r, --rows N         show at most N cgroups\n"
 	      "      --no-color       no colours (a suspected leak is still marked '!' and LEAK)\n"
@@ -122,7 +123,8 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 		switch (c) {
 		case 'd':
 			if (parse_seconds(optarg, MAX_DELAY_S, &o->delay_s))
-				return bad_value("--delay", optarg, "seconds > 0 (e.g. 1, 0.5, 2s)");
+				return bad_value("--delay", optarg,
+						 "seconds > 0 (e.g. 1, 0.5, 2s)");
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, UINT32_MAX, &o->iterations))
@@ -131,9 +133,10 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 		case 's':
 			col = top_col__parse(optarg);
 			if (col < 0)
-				return bad_value("--sort", optarg,
-						 "name, procs, anon, growth, trend, faults, heap, mmap, "
-						 "malloc, limit, ttl or state");
+				return bad_value(
+					"--sort", optarg,
+					"name, procs, anon, growth, trend, faults, heap, mmap, "
+					"malloc, limit, ttl or state");
 			o->sort = col;
 			break;
 		case 'R':
@@ -165,7 +168,8 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 			      argv[optind - 1]);
 			return -EINVAL;
 		default:
-			p_err("top: unknown option '%s' (see 'memobs top --help')", argv[optind - 1]);
+			p_err("top: unknown option '%s' (see 'memobs top --help')",
+			      argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -452,8 +456,8 @@ static int run_plain(struct source *src, struct top_model *m, const struct top_o
 		if (err)
 			break;
 		frames++;
-		err = o->json ? print_json(m, &j, o->max_rows) :
-				top_print_table(stdout, m, o->max_rows, utf8);
+		err = o->json ? print_json(m, &j, o->max_rows)
+			      : top_print_table(stdout, m, o->max_rows, utf8);
 		if (!o->json && !err && (!o->iterations || frames < o->iterations))
 			err = fputc('\n', stdout) == EOF ? -EIO : 0;
 		if (err) {

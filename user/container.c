@@ -182,7 +182,8 @@ int container_id__parse_path(const char *cgroup_path, struct container_id *out)
 		end = strchrnul(s, '/');
 		c = (struct comp){ s, end - s };
 		s = end;
-		if (comp_eq(c, "kubepods") || (comp_starts(c, "kubepods") && comp_ends(c, ".slice")))
+		if (comp_eq(c, "kubepods") ||
+		    (comp_starts(c, "kubepods") && comp_ends(c, ".slice")))
 			in_kubepods = true;
 		if (pod_uid_of(c, in_kubepods, uid)) {
 			/* a pod inside a container (kind nodes): the pod is what runs */
@@ -190,8 +191,8 @@ int container_id__parse_path(const char *cgroup_path, struct container_id *out)
 			p.id = NULL;
 			p.runtime = NULL;
 			in_pod = true;
-		} else if (!container_of(c, prev, in_pod, &p) && !p.id && comp_ends(c, ".service") &&
-			   c.len > strlen(".service")) {
+		} else if (!container_of(c, prev, in_pod, &p) && !p.id &&
+			   comp_ends(c, ".service") && c.len > strlen(".service")) {
 			p.service = (struct comp){ c.s, c.len - strlen(".service") };
 		}
 		prev = c;
@@ -200,8 +201,9 @@ int container_id__parse_path(const char *cgroup_path, struct container_id *out)
 	if (p.id || p.pod_uid[0]) {
 		err = dup_field(&out->id, p.id, CONTAINER_ID_LEN);
 		err = err ?: dup_field(&out->runtime, p.runtime, p.runtime ? strlen(p.runtime) : 0);
-		err = err ?: dup_field(&out->pod_uid, p.pod_uid[0] ? p.pod_uid : NULL,
-				       strlen(p.pod_uid));
+		err = err
+			      ?: dup_field(&out->pod_uid, p.pod_uid[0] ? p.pod_uid : NULL,
+					   strlen(p.pod_uid));
 	} else if (p.service.len) {
 		err = dup_field(&out->runtime, "systemd", strlen("systemd"));
 		err = err ?: dup_field(&out->name, p.service.s, p.service.len);
@@ -305,12 +307,25 @@ static int scan_string(const char **p, char **out)
 		if (ch == '\\') {
 			ch = *s++;
 			switch (ch) {
-			case 'b': ch = '\b'; break;
-			case 'f': ch = '\f'; break;
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
-			case '"': case '\\': case '/': break;
+			case 'b':
+				ch = '\b';
+				break;
+			case 'f':
+				ch = '\f';
+				break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case 't':
+				ch = '\t';
+				break;
+			case '"':
+			case '\\':
+			case '/':
+				break;
 			case 'u':
 				if (!all_hex(s, 4) || strnlen(s, 4) < 4)
 					goto bad;
@@ -319,7 +334,8 @@ static int scan_string(const char **p, char **out)
 				s += 4;
 				if (buf)
 					/* a lone surrogate half is not text: U+FFFD */
-					put_utf8(buf, &n, cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp);
+					put_utf8(buf, &n,
+						 cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp);
 				continue;
 			default:
 				goto bad;
@@ -446,7 +462,8 @@ char *kubelet_container_from_mountinfo(const char *mountinfo, const char *pod_ui
 	const char *line, *root, *hit, *name, *end;
 
 	snprintf(needle, sizeof(needle), "pods/%s/containers/", pod_uid);
-	for (line = mountinfo; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (line = mountinfo; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		/* field 4, the mount's root within its filesystem, is the kubelet's source path */
 		root = line;
 		for (int field = 1; field < 4 && root; field++) {
@@ -604,7 +621,7 @@ static bool container_dir_links_to(const char *container_dir, const char *id)
 }
 
 struct pod_dirs {
-	char *only; /* the name of the pod's only container directory, if exactly one */
+	char *only;   /* the name of the pod's only container directory, if exactly one */
 	char *linked; /* the one whose log links to the container id */
 	int nr;
 };
@@ -638,9 +655,9 @@ static void scan_pod_dir(const char *pod_dir, const char *id, struct pod_dirs *o
 }
 
 enum proc_verdict {
-	PROC_UNREAD,   /* no process of the cgroup could be read */
-	PROC_NAMED,    /* the termination-log mount names the container */
-	PROC_SANDBOX,  /* read, and no such mount: the pod's sandbox */
+	PROC_UNREAD,  /* no process of the cgroup could be read */
+	PROC_NAMED,   /* the termination-log mount names the container */
+	PROC_SANDBOX, /* read, and no such mount: the pod's sandbox */
 };
 
 /* Rule 2: a process of the cgroup and its kubelet bind mounts. */
@@ -768,7 +785,8 @@ const struct container_id *container_resolver__lookup(struct container_resolver 
 		return NULL;
 	if (u64map_get(&r->cache, cgroup_id, &value)) {
 		e = (struct entry *)(uintptr_t)value;
-		if (!e->complete && now_ns() - e->last_try_ns >= RETRY_INTERVAL_NS && e->is_container) {
+		if (!e->complete && now_ns() - e->last_try_ns >= RETRY_INTERVAL_NS &&
+		    e->is_container) {
 			e->complete = resolve_names(r, cgroup_path, &e->id);
 			e->last_try_ns = now_ns();
 		}

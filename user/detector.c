@@ -32,10 +32,10 @@ struct proc_track {
 };
 
 struct series {
-	double *v;	   /* ring parallel to cg_track.t */
-	size_t len;	   /* newest samples that belong to it: a reset shortens it */
-	unsigned streak;   /* consecutive growing evaluations */
-	bool active;	   /* a "suspected" was raised and not cleared */
+	double *v;	 /* ring parallel to cg_track.t */
+	size_t len;	 /* newest samples that belong to it: a reset shortens it */
+	unsigned streak; /* consecutive growing evaluations */
+	bool active;	 /* a "suspected" was raised and not cleared */
 	double last_growth_t;
 	double slope_bytes_per_s;
 	double confidence;
@@ -91,20 +91,23 @@ int detector_opts__check(const struct detector_opts *o, char *err, size_t err_le
 	double samples = o->window_s / o->interval_s;
 
 	if (!(o->interval_s > 0) || !isfinite(o->interval_s))
-		snprintf(err, err_len, "invalid interval '%g': must be a positive number of seconds",
+		snprintf(err, err_len,
+			 "invalid interval '%g': must be a positive number of seconds",
 			 o->interval_s);
 	else if (!(o->window_s > 0) || !isfinite(o->window_s))
 		snprintf(err, err_len, "invalid window '%g': must be a positive number of seconds",
 			 o->window_s);
 	else if (samples < 10)
-		snprintf(err, err_len,
-			 "invalid window '%g': must hold at least 10 intervals of %g s to test a trend",
-			 o->window_s, o->interval_s);
+		snprintf(
+			err, err_len,
+			"invalid window '%g': must hold at least 10 intervals of %g s to test a trend",
+			o->window_s, o->interval_s);
 	else if (samples > MAX_SAMPLES)
 		snprintf(err, err_len, "invalid window '%g': more than %d intervals of %g s",
 			 o->window_s, MAX_SAMPLES, o->interval_s);
 	else if (!(o->min_growth_bytes_per_s > 0) || !isfinite(o->min_growth_bytes_per_s))
-		snprintf(err, err_len, "invalid min-growth '%g': must be a positive number of bytes/s",
+		snprintf(err, err_len,
+			 "invalid min-growth '%g': must be a positive number of bytes/s",
 			 o->min_growth_bytes_per_s);
 	else if (!o->consecutive)
 		snprintf(err, err_len, "invalid consecutive count '0': must be at least 1");
@@ -116,11 +119,16 @@ int detector_opts__check(const struct detector_opts *o, char *err, size_t err_le
 const char *leak_metric__str(enum leak_metric m)
 {
 	switch (m) {
-	case LEAK_METRIC_ANON_RSS: return "anon_rss";
-	case LEAK_METRIC_HEAP: return "heap";
-	case LEAK_METRIC_MMAP: return "mmap";
-	case LEAK_METRIC_MALLOC: return "malloc";
-	case LEAK_METRIC_NR: break;
+	case LEAK_METRIC_ANON_RSS:
+		return "anon_rss";
+	case LEAK_METRIC_HEAP:
+		return "heap";
+	case LEAK_METRIC_MMAP:
+		return "mmap";
+	case LEAK_METRIC_MALLOC:
+		return "malloc";
+	case LEAK_METRIC_NR:
+		break;
 	}
 	return "?";
 }
@@ -128,10 +136,14 @@ const char *leak_metric__str(enum leak_metric m)
 static __u64 metric_of_cgroup(const struct cgroup_stat *cs, int m)
 {
 	switch (m) {
-	case LEAK_METRIC_ANON_RSS: return cs->anon_rss_bytes;
-	case LEAK_METRIC_HEAP: return cs->heap_bytes;
-	case LEAK_METRIC_MMAP: return cs->mmap_bytes;
-	default: return cs->malloc_outstanding_bytes;
+	case LEAK_METRIC_ANON_RSS:
+		return cs->anon_rss_bytes;
+	case LEAK_METRIC_HEAP:
+		return cs->heap_bytes;
+	case LEAK_METRIC_MMAP:
+		return cs->mmap_bytes;
+	default:
+		return cs->malloc_outstanding_bytes;
 	}
 }
 
@@ -139,10 +151,14 @@ static __u64 metric_of_cgroup(const struct cgroup_stat *cs, int m)
 static __u64 metric_of_proc(const struct proc_stat *ps, int m)
 {
 	switch (m) {
-	case LEAK_METRIC_ANON_RSS: return ps->anon_rss_bytes;
-	case LEAK_METRIC_HEAP: return ps->heap_bytes;
-	case LEAK_METRIC_MMAP: return ps->mmap_bytes;
-	default: return 0;
+	case LEAK_METRIC_ANON_RSS:
+		return ps->anon_rss_bytes;
+	case LEAK_METRIC_HEAP:
+		return ps->heap_bytes;
+	case LEAK_METRIC_MMAP:
+		return ps->mmap_bytes;
+	default:
+		return 0;
 	}
 }
 

@@ -64,11 +64,11 @@ struct leak_alert {
 	__u64 bytes;		   /* the metric now (last value seen when cleared) */
 	double growth_bytes_per_s; /* Theil-Sen slope of the last evaluation */
 	double window_s;
-	double confidence;	   /* one-sided Mann-Kendall confidence, 0..1 */
-	__u64 limit_bytes;	   /* 0: none (null in JSON) */
-	double time_to_limit_s;	   /* < 0: unknown (null in JSON) */
+	double confidence;	/* one-sided Mann-Kendall confidence, 0..1 */
+	__u64 limit_bytes;	/* 0: none (null in JSON) */
+	double time_to_limit_s; /* < 0: unknown (null in JSON) */
 	bool has_top_process;
-	__u32 top_pid;		   /* the process whose metric grew most while seen */
+	__u32 top_pid; /* the process whose metric grew most while seen */
 	char top_comm[MEMOBS_COMM_LEN];
 	/*
 	 * Allocation sites, for the attribution tier to fill in a copy of the

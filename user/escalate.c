@@ -118,7 +118,8 @@ static bool escalating(const struct escalator *e, __u64 cgroup_id)
 	return false;
 }
 
-void escalator__on_alert(struct escalator *e, const struct snapshot *snap, const struct leak_alert *alert)
+void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
+			 const struct leak_alert *alert)
 {
 	const struct cgroup_stat *cg = snapshot__find_cgroup(snap, alert->cgroup_id);
 	struct escalation *esc;

@@ -19,11 +19,11 @@
 struct escalator;
 
 struct escalator_opts {
-	bool malloc_all;     /* --malloc: trace every process's allocations */
-	bool trace_mm_all;   /* --trace-mm: mmap/brk/fault hooks for every cgroup */
-	bool escalate;	     /* attach to suspects (when malloc_all is off) */
+	bool malloc_all;   /* --malloc: trace every process's allocations */
+	bool trace_mm_all; /* --trace-mm: mmap/brk/fault hooks for every cgroup */
+	bool escalate;	   /* attach to suspects (when malloc_all is off) */
 	double escalate_for_s;
-	__u64 sample_bytes;  /* 0: the default */
+	__u64 sample_bytes; /* 0: the default */
 	unsigned int top_sites;
 };
 
@@ -36,7 +36,8 @@ int escalator__poll(struct escalator *e, int timeout_ms);
 /* Sets malloc_outstanding_bytes on every cgroup (host-wide tracing only). */
 void escalator__annotate(struct escalator *e, struct snapshot *snap);
 /* A detector alert: a suspected cgroup gets probes (if escalation is on). */
-void escalator__on_alert(struct escalator *e, const struct snapshot *snap, const struct leak_alert *alert);
+void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
+			 const struct leak_alert *alert);
 /* Escalations whose time is up: their follow-up leak lines, then the probes go. */
 void escalator__finish_due(struct escalator *e, const struct snapshot *snap,
 			   void (*emit)(void *ctx, const struct pipeline_event *ev), void *ctx);

@@ -55,8 +55,9 @@ static int choose_programs(struct memobs_core *skel, const struct features *f, s
 		bpf_program__set_autoload(skel->progs.memobs_oom_victim, false);
 		if (!f->oom_tp_exists || !f->tracefs) {
 			p_warn("OOM kills not reported: %s",
-			       f->oom_tp_exists ? "tracefs is not mounted (tracepoint 'oom:mark_victim')"
-						: "no tracepoint 'oom:mark_victim'");
+			       f->oom_tp_exists
+				       ? "tracefs is not mounted (tracepoint 'oom:mark_victim')"
+				       : "no tracepoint 'oom:mark_victim'");
 			bpf_program__set_autoload(skel->progs.memobs_oom_victim_pid, false);
 		} else {
 			l->oom_hooked = true;
@@ -69,8 +70,7 @@ static void attach_programs(struct loader *l)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, l->skel->obj)
-	{
+	bpf_object__for_each_program(prog, l->skel->obj) {
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(prog) || prog == l->skel->progs.memobs_iter_task)
@@ -125,7 +125,8 @@ int loader__open(struct loader **out, const struct loader_opts *opts)
 	}
 	attach_programs(l);
 
-	l->events = ring_buffer__new(bpf_map__fd(l->skel->maps.memobs_events), handle_event, l, NULL);
+	l->events =
+		ring_buffer__new(bpf_map__fd(l->skel->maps.memobs_events), handle_event, l, NULL);
 	if (!l->events) {
 		err = -errno;
 		p_err("failed to open the ring buffer: %s", strerror(-err));

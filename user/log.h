@@ -10,20 +10,20 @@ extern enum log_level log_level;
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define p_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define p_warn(...)                                                                                \
-	do {                                                                                       \
-		if (log_level >= LOG_WARN)                                                         \
-			log_msg(LOG_WARN, __VA_ARGS__);                                            \
+#define p_warn(...)                                     \
+	do {                                            \
+		if (log_level >= LOG_WARN)              \
+			log_msg(LOG_WARN, __VA_ARGS__); \
 	} while (0)
-#define p_info(...)                                                                                \
-	do {                                                                                       \
-		if (log_level >= LOG_INFO)                                                         \
-			log_msg(LOG_INFO, __VA_ARGS__);                                            \
+#define p_info(...)                                     \
+	do {                                            \
+		if (log_level >= LOG_INFO)              \
+			log_msg(LOG_INFO, __VA_ARGS__); \
 	} while (0)
-#define p_debug(...)                                                                               \
-	do {                                                                                       \
-		if (log_level >= LOG_DEBUG)                                                        \
-			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
+#define p_debug(...)                                     \
+	do {                                             \
+		if (log_level >= LOG_DEBUG)              \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 /* libbpf's own messages go through here, at debug level unless they are warnings. */

@@ -13,9 +13,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "sample every cgroup, detect leaks, report JSON lines (the daemon)" },
-	{ "leaks", cmd_leaks, "trace a process or cgroup's allocations; print its leaking call sites" },
+	{ "leaks", cmd_leaks,
+	  "trace a process or cgroup's allocations; print its leaking call sites" },
 	{ "top", cmd_top, "live view of every cgroup's memory (from the daemon's socket)" },
-	{ "check", cmd_check, "print each kernel feature and privilege memobs needs, ok or missing" },
+	{ "check", cmd_check,
+	  "print each kernel feature and privilege memobs needs, ok or missing" },
 };
 
 static void usage(FILE *out)

@@ -120,7 +120,7 @@ int memlimit__read_v2(const char *cgroup2_mount, const char *cg_path, __u64 *lim
 }
 
 int memlimit__read_v1(const char *memcg_v1_mount, const char *memcg_v1_root, const char *proc_root,
-		    __u32 pid, __u64 *limit_bytes)
+		      __u32 pid, __u64 *limit_bytes)
 {
 	char path[PATH_MAX], cg[PATH_MAX], dir[PATH_MAX], *text;
 	size_t root_len = strlen(memcg_v1_root);
@@ -143,18 +143,19 @@ int memlimit__read_v1(const char *memcg_v1_mount, const char *memcg_v1_root, con
 	below = cg + root_len;
 	if (snprintf(dir, sizeof(dir), "%s%s", memcg_v1_mount, below) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	return walk_up(memcg_v1_mount, dir, "memory.limit_in_bytes", memlimit__parse_v1, limit_bytes);
+	return walk_up(memcg_v1_mount, dir, "memory.limit_in_bytes", memlimit__parse_v1,
+		       limit_bytes);
 }
 
 int memlimit__effective(const struct mounts *m, const char *proc_root, const char *cg_path,
-		      __u32 pid, __u64 *limit_bytes)
+			__u32 pid, __u64 *limit_bytes)
 {
 	*limit_bytes = 0;
 	if (m->memcg_on_v2 && m->cgroup2[0] && cg_path)
 		return memlimit__read_v2(m->cgroup2, cg_path, limit_bytes);
 	if (m->memcg_v1[0] && pid)
 		return memlimit__read_v1(m->memcg_v1, m->memcg_v1_root[0] ? m->memcg_v1_root : "/",
-				       proc_root, pid, limit_bytes);
+					 proc_root, pid, limit_bytes);
 	return 0;
 }
 
@@ -175,7 +176,7 @@ struct memlimit_cache {
 };
 
 struct memlimit_cache *memlimit_cache__new(const struct mounts *m, const char *proc_root,
-				       double refresh_s)
+					   double refresh_s)
 {
 	struct memlimit_cache *c = calloc(1, sizeof(*c));
 
@@ -225,7 +226,7 @@ int memlimit_cache__annotate(struct memlimit_cache *c, struct snapshot *snap)
 			if (cs->nr_procs && cs->first_proc < snap->nr_procs)
 				pid = snap->procs[cs->first_proc].pid;
 			if (memlimit__effective(&c->mounts, c->proc_root, cs->path, pid,
-					      &e->limit_bytes))
+						&e->limit_bytes))
 				e->limit_bytes = 0;
 		}
 		cs->limit_bytes = e->limit_bytes;

@@ -43,11 +43,11 @@ int memlimit__read_v2(const char *cgroup2_mount, const char *cg_path, __u64 *lim
  * mount), or -errno.
  */
 int memlimit__read_v1(const char *memcg_v1_mount, const char *memcg_v1_root, const char *proc_root,
-		    __u32 pid, __u64 *limit_bytes);
+		      __u32 pid, __u64 *limit_bytes);
 
 /* v2 when the memory controller is there, else v1 through pid. */
 int memlimit__effective(const struct mounts *m, const char *proc_root, const char *cg_path,
-		      __u32 pid, __u64 *limit_bytes);
+			__u32 pid, __u64 *limit_bytes);
 
 /*
  * Fills snapshot cgroups' limit_bytes for the pipeline, reading each cgroup's
@@ -56,7 +56,7 @@ int memlimit__effective(const struct mounts *m, const char *proc_root, const cha
  */
 struct memlimit_cache;
 struct memlimit_cache *memlimit_cache__new(const struct mounts *m, const char *proc_root,
-				       double refresh_s);
+					   double refresh_s);
 void memlimit_cache__free(struct memlimit_cache *c);
 /* Returns 0 or -ENOMEM; a limit that cannot be read is left as none. */
 int memlimit_cache__annotate(struct memlimit_cache *c, struct snapshot *snap);

@@ -157,16 +157,35 @@ static const struct family cgroup_families[CG_NR] = {
 static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, double *v)
 {
 	switch (m) {
-	case CG_ANON_RSS: *v = cg->anon_rss_bytes; return true;
-	case CG_HEAP: *v = cg->heap_bytes; return true;
-	case CG_MMAP: *v = cg->mmap_bytes; return true;
-	case CG_FAULTS: *v = cg->page_faults_total; return true;
-	case CG_GROWTH: *v = cg->growth_bytes_per_s; return isfinite(*v);
-	case CG_LEAK: *v = cg->leak_state == LEAK_SUSPECTED; return true;
-	case CG_TIME_TO_LIMIT: *v = cg->time_to_limit_s; return isfinite(*v) && *v >= 0;
-	case CG_LIMIT: *v = cg->limit_bytes; return cg->limit_bytes != 0;
-	case CG_OOM_KILLS: *v = cg->oom_kills_total; return true;
-	default: return false;
+	case CG_ANON_RSS:
+		*v = cg->anon_rss_bytes;
+		return true;
+	case CG_HEAP:
+		*v = cg->heap_bytes;
+		return true;
+	case CG_MMAP:
+		*v = cg->mmap_bytes;
+		return true;
+	case CG_FAULTS:
+		*v = cg->page_faults_total;
+		return true;
+	case CG_GROWTH:
+		*v = cg->growth_bytes_per_s;
+		return isfinite(*v);
+	case CG_LEAK:
+		*v = cg->leak_state == LEAK_SUSPECTED;
+		return true;
+	case CG_TIME_TO_LIMIT:
+		*v = cg->time_to_limit_s;
+		return isfinite(*v) && *v >= 0;
+	case CG_LIMIT:
+		*v = cg->limit_bytes;
+		return cg->limit_bytes != 0;
+	case CG_OOM_KILLS:
+		*v = cg->oom_kills_total;
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -174,13 +193,26 @@ static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, dou
 static void put_value(FILE *f, const struct cgroup_stat *cg, enum cgroup_metric m, double v)
 {
 	switch (m) {
-	case CG_ANON_RSS: fprintf(f, "%llu", (unsigned long long)cg->anon_rss_bytes); break;
-	case CG_HEAP: fprintf(f, "%llu", (unsigned long long)cg->heap_bytes); break;
-	case CG_MMAP: fprintf(f, "%llu", (unsigned long long)cg->mmap_bytes); break;
-	case CG_FAULTS: fprintf(f, "%llu", (unsigned long long)cg->page_faults_total); break;
-	case CG_LIMIT: fprintf(f, "%llu", (unsigned long long)cg->limit_bytes); break;
-	case CG_OOM_KILLS: fprintf(f, "%llu", (unsigned long long)cg->oom_kills_total); break;
-	default: put_double(f, v);
+	case CG_ANON_RSS:
+		fprintf(f, "%llu", (unsigned long long)cg->anon_rss_bytes);
+		break;
+	case CG_HEAP:
+		fprintf(f, "%llu", (unsigned long long)cg->heap_bytes);
+		break;
+	case CG_MMAP:
+		fprintf(f, "%llu", (unsigned long long)cg->mmap_bytes);
+		break;
+	case CG_FAULTS:
+		fprintf(f, "%llu", (unsigned long long)cg->page_faults_total);
+		break;
+	case CG_LIMIT:
+		fprintf(f, "%llu", (unsigned long long)cg->limit_bytes);
+		break;
+	case CG_OOM_KILLS:
+		fprintf(f, "%llu", (unsigned long long)cg->oom_kills_total);
+		break;
+	default:
+		put_double(f, v);
 	}
 }
 
@@ -276,8 +308,8 @@ static void put_self(FILE *f, const struct snapshot *snap, const struct metrics_
 		   "BPF map updates that failed for lack of room.", self->map_full);
 	put_scalar(f, "memobs_attach_failures_total", "counter", "Probes that failed to attach.",
 		   self->attach_failures);
-	put_scalar(f, "memobs_cgroups_exported", "gauge",
-		   "Cgroups with series in this exposition.", exported);
+	put_scalar(f, "memobs_cgroups_exported", "gauge", "Cgroups with series in this exposition.",
+		   exported);
 	put_scalar(f, "memobs_cgroups_not_exported", "gauge",
 		   "Cgroups of the latest pass left out by the cardinality cap.", not_exported);
 	if (snap)

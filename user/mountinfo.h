@@ -11,18 +11,18 @@
 #include <stdbool.h>
 
 struct mounts {
-	char cgroup2[PATH_MAX];	  /* "" when cgroup2 is not mounted */
-	char memcg_v1[PATH_MAX];  /* v1 hierarchy with the memory controller, or "" */
+	char cgroup2[PATH_MAX];	      /* "" when cgroup2 is not mounted */
+	char memcg_v1[PATH_MAX];      /* v1 hierarchy with the memory controller, or "" */
 	char memcg_v1_root[PATH_MAX]; /* that mount's root within the hierarchy ("/") */
-	char tracefs[PATH_MAX];	  /* tracefs, or debugfs's tracing dir, or "" */
-	bool memcg_on_v2;	  /* "memory" listed in cgroup2's cgroup.controllers */
+	char tracefs[PATH_MAX];	      /* tracefs, or debugfs's tracing dir, or "" */
+	bool memcg_on_v2;	      /* "memory" listed in cgroup2's cgroup.controllers */
 };
 
 /* One mountinfo line, split; the fields point into the line (modified). */
 struct mountinfo_entry {
-	char *root;	  /* field 4: root of the mount within its filesystem */
-	char *mount_point;/* field 5, octal escapes (\040) decoded */
-	char *fstype;	  /* after the " - " separator */
+	char *root;	   /* field 4: root of the mount within its filesystem */
+	char *mount_point; /* field 5, octal escapes (\040) decoded */
+	char *fstype;	   /* after the " - " separator */
 	char *source;
 	char *super_opts; /* superblock options: for cgroup v1 the controllers */
 };

@@ -35,10 +35,10 @@ struct pipeline {
 	struct agg *agg;
 	struct cgroup_resolver *cgroups;
 	struct container_resolver *containers;
-	struct snapshot *snap; /* the latest */
+	struct snapshot *snap;	 /* the latest */
 	struct u64map oom_kills; /* cgroup id -> kills seen */
 	struct memlimit_cache *limits;
-	struct detector *detector; /* NULL without --detect */
+	struct detector *detector;   /* NULL without --detect */
 	struct escalator *escalator; /* NULL: no attribution tier */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
@@ -55,7 +55,8 @@ static __u64 clock_ns(clockid_t clock)
 /* The cgroup an event names, as a cgroup_stat from the latest pass if it is there. */
 static void event_cgroup(struct pipeline *p, __u64 cgroup_id, struct cgroup_stat *out)
 {
-	const struct cgroup_stat *known = p->snap ? snapshot__find_cgroup(p->snap, cgroup_id) : NULL;
+	const struct cgroup_stat *known = p->snap ? snapshot__find_cgroup(p->snap, cgroup_id)
+						  : NULL;
 
 	if (known) {
 		*out = *known;

@@ -33,16 +33,16 @@ struct pipeline_event {
 };
 
 struct pipeline_opts {
-	double interval_s;  /* sampler period */
-	double window_s;    /* detector window */
+	double interval_s; /* sampler period */
+	double window_s;   /* detector window */
 	double min_growth_bytes_per_s;
-	bool detect;	    /* run the leak detector */
-	__u32 ringbuf_bytes; /* 0: the default */
+	bool detect;	      /* run the leak detector */
+	__u32 ringbuf_bytes;  /* 0: the default */
 	const char *pods_dir; /* the kubelet's pod log tree; NULL: /var/log/pods */
 	/* The attribution tier (escalate.h). */
-	bool malloc_all;     /* --malloc: trace every process's allocations */
-	bool trace_mm_all;   /* --trace-mm */
-	bool escalate;	     /* trace the suspects' allocations for escalate_for_s */
+	bool malloc_all;   /* --malloc: trace every process's allocations */
+	bool trace_mm_all; /* --trace-mm */
+	bool escalate;	   /* trace the suspects' allocations for escalate_for_s */
 	double escalate_for_s;
 	__u64 malloc_sample_bytes; /* 0: the default */
 	/* Set by a signal handler: waits end early when it turns non-zero. */

@@ -31,11 +31,11 @@ static const struct known_func known_funcs[] = {
 	{ "reallocarray", 3 },
 	{ "posix_memalign", 3 },
 	{ "malloc_usable_size", 1 },
-	{ "_Znwm", 1 },			 /* operator new(size_t) */
-	{ "_Znam", 1 },			 /* operator new[](size_t) */
-	{ "_ZdlPv", 1 },		 /* operator delete(void *) */
-	{ "_ZdaPv", 1 },		 /* operator delete[](void *) */
-	{ "_ZdlPvm", 2 },		 /* sized delete */
+	{ "_Znwm", 1 },	  /* operator new(size_t) */
+	{ "_Znam", 1 },	  /* operator new[](size_t) */
+	{ "_ZdlPv", 1 },  /* operator delete(void *) */
+	{ "_ZdaPv", 1 },  /* operator delete[](void *) */
+	{ "_ZdlPvm", 2 }, /* sized delete */
 	{ "_ZdaPvm", 2 },
 	{ "_ZnwmRKSt9nothrow_t", 2 },
 	{ "_ZnamRKSt9nothrow_t", 2 },
@@ -75,8 +75,9 @@ static const char *kernel_emulates(const cs_insn *insn)
 	unsigned int n = insn->size;
 
 	/* bnd (f2) is kept by the kernel's branch emulation; 0x66 makes it fail */
-	if (n > 1 && b[0] == 0xf2 && (b[1] == 0xe8 || b[1] == 0xe9 || b[1] == 0xeb ||
-				      (b[1] >= 0x70 && b[1] <= 0x7f) || b[1] == 0x0f)) {
+	if (n > 1 && b[0] == 0xf2 &&
+	    (b[1] == 0xe8 || b[1] == 0xe9 || b[1] == 0xeb || (b[1] >= 0x70 && b[1] <= 0x7f) ||
+	     b[1] == 0x0f)) {
 		b++;
 		n--;
 	}
@@ -167,7 +168,8 @@ static bool jumps_into_prologue(csh cs, cs_insn *insn, const __u8 *code, size_t 
 		}
 		if (!cs_insn_group(cs, insn, CS_GRP_JUMP) && !cs_insn_group(cs, insn, CS_GRP_CALL))
 			continue;
-		if (insn->detail->x86.op_count != 1 || insn->detail->x86.operands[0].type != X86_OP_IMM)
+		if (insn->detail->x86.op_count != 1 ||
+		    insn->detail->x86.operands[0].type != X86_OP_IMM)
 			continue;
 		if ((__u64)insn->detail->x86.operands[0].imm > func_offset &&
 		    (__u64)insn->detail->x86.operands[0].imm <= site) {
@@ -219,9 +221,10 @@ static int choose_x86(csh cs, cs_insn *insn, const __u8 *code, size_t len, int n
 		blocker = "no emulated insn";
 	}
 	if (!found) {
-		if (!blocker || !strcmp(blocker, "no emulated insn") || !strcmp(blocker, "undecodable"))
-			snprintf(why, sizeof(why), "entry: %.20s in %u bytes", blocker ? blocker : "",
-				 (unsigned int)(at - out->func_offset));
+		if (!blocker || !strcmp(blocker, "no emulated insn") ||
+		    !strcmp(blocker, "undecodable"))
+			snprintf(why, sizeof(why), "entry: %.20s in %u bytes",
+				 blocker ? blocker : "", (unsigned int)(at - out->func_offset));
 		set_entry(out, why);
 		return 0;
 	}
@@ -346,7 +349,8 @@ static int search_symtab(Elf *elf, Elf_Scn *scn, Elf_Data *versym, const char *f
 	for (i = 1; i < count; i++) {
 		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
 			continue;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+		    GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
 			continue;
 		name = elf_strptr(elf, shdr.sh_link, sym.st_name);
 		if (!name || !name_matches(name, func, shdr.sh_type == SHT_SYMTAB))
@@ -474,8 +478,8 @@ int probe_place__find(const char *elf_path, const char *func, struct probe_site 
 	if (got <= 0)
 		err = got < 0 ? -errno : -EIO;
 	else
-		err = probe_place__choose_args(code, (size_t)got, f.offset, probe_place__nr_args(func),
-					       out);
+		err = probe_place__choose_args(code, (size_t)got, f.offset,
+					       probe_place__nr_args(func), out);
 	free(code);
 out_close:
 	close(fd);

@@ -43,15 +43,15 @@
 #define PROBE_PLACE_ALL_ARGS 6
 
 struct probe_site {
-	__u64 func_offset;	 /* file offset of the function's entry (a uprobe at +0) */
-	__u64 probe_offset;	 /* file offset to place the probe at */
-	__u32 skipped_bytes;	 /* probe_offset - func_offset */
-	bool at_entry_fallback;	 /* no safe emulated instruction found: probing the entry */
-	bool entry_is_emulated;	 /* the instruction at +0 is emulated (no cost to fall back) */
-	bool tail_jump;		 /* the site is an unconditional jmp out: a tail call to
+	__u64 func_offset;	/* file offset of the function's entry (a uprobe at +0) */
+	__u64 probe_offset;	/* file offset to place the probe at */
+	__u32 skipped_bytes;	/* probe_offset - func_offset */
+	bool at_entry_fallback; /* no safe emulated instruction found: probing the entry */
+	bool entry_is_emulated; /* the instruction at +0 is emulated (no cost to fall back) */
+	bool tail_jump;		/* the site is an unconditional jmp out: a tail call to
 				  * another function (jemalloc's operator delete is
 				  * `jmp free@plt`); hooking both counts twice */
-	char reason[64];	 /* why this site (for `memobs check` and debug output) */
+	char reason[64];	/* why this site (for `memobs check` and debug output) */
 };
 
 /*

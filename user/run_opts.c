@@ -142,11 +142,13 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 			break;
 		case OPT_DURATION:
 			if (parse_seconds(optarg, MAX_DURATION_S, &o->duration_s))
-				return bad_value(err, err_size, "duration", optarg, "seconds > 0 (e.g. 60, 5m)");
+				return bad_value(err, err_size, "duration", optarg,
+						 "seconds > 0 (e.g. 60, 5m)");
 			break;
 		case OPT_WINDOW:
 			if (parse_seconds(optarg, MAX_WINDOW_S, &o->window_s))
-				return bad_value(err, err_size, "window", optarg, "seconds > 0 (e.g. 300, 5m)");
+				return bad_value(err, err_size, "window", optarg,
+						 "seconds > 0 (e.g. 300, 5m)");
 			break;
 		case OPT_MIN_GROWTH:
 			if (parse_bytes(optarg, &bytes) || !bytes)
@@ -163,7 +165,8 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_seconds(optarg, MAX_DURATION_S, &o->stats_every_s))
-				return bad_value(err, err_size, "stats-interval", optarg, "seconds > 0");
+				return bad_value(err, err_size, "stats-interval", optarg,
+						 "seconds > 0");
 			break;
 		case OPT_PODS_DIR:
 			o->pods_dir = optarg;

@@ -9,24 +9,24 @@
 #include <linux/types.h>
 
 struct run_opts {
-	double interval_s; /* --interval, default 1 */
-	double duration_s; /* --duration; 0: until SIGINT/SIGTERM */
-	double window_s;   /* --window, default 300 */
-	double min_growth_bytes_per_s; /* --min-growth, default 32 KiB/s */
-	bool snapshots;	   /* --snapshots: a sample line per cgroup per interval */
-	bool no_detect;	   /* --no-detect */
-	__u32 ringbuf_bytes; /* --ringbuf-size */
-	double stats_every_s; /* --stats-interval, default 60 */
-	const char *pods_dir; /* --pods-dir: the kubelet's pod log tree */
-	const char *socket_path; /* --socket; NULL with --no-socket */
-	const char *metrics_addr; /* --metrics ADDR:PORT; NULL: no metrics */
+	double interval_s;		  /* --interval, default 1 */
+	double duration_s;		  /* --duration; 0: until SIGINT/SIGTERM */
+	double window_s;		  /* --window, default 300 */
+	double min_growth_bytes_per_s;	  /* --min-growth, default 32 KiB/s */
+	bool snapshots;			  /* --snapshots: a sample line per cgroup per interval */
+	bool no_detect;			  /* --no-detect */
+	__u32 ringbuf_bytes;		  /* --ringbuf-size */
+	double stats_every_s;		  /* --stats-interval, default 60 */
+	const char *pods_dir;		  /* --pods-dir: the kubelet's pod log tree */
+	const char *socket_path;	  /* --socket; NULL with --no-socket */
+	const char *metrics_addr;	  /* --metrics ADDR:PORT; NULL: no metrics */
 	unsigned int metrics_max_cgroups; /* --metrics-max-cgroups; 0: the default */
-	bool malloc_all;   /* --malloc */
-	bool trace_mm_all; /* --trace-mm */
-	bool no_escalate;  /* --no-escalate */
-	double escalate_for_s; /* --escalate-for, default 60 */
-	__u64 malloc_sample_bytes; /* --malloc-sample-bytes; 0: the default */
-	int verbosity;	   /* -v, repeatable */
+	bool malloc_all;		  /* --malloc */
+	bool trace_mm_all;		  /* --trace-mm */
+	bool no_escalate;		  /* --no-escalate */
+	double escalate_for_s;		  /* --escalate-for, default 60 */
+	__u64 malloc_sample_bytes;	  /* --malloc-sample-bytes; 0: the default */
+	int verbosity;			  /* -v, repeatable */
 };
 
 #define RUN_PARSE_HELP 1 /* --help was asked: usage printed, exit 0 */

@@ -43,8 +43,8 @@ enum leak_state {
 
 /* One cgroup (= container) in one pass: the sum over its processes. */
 struct cgroup_stat {
-	__u64 id;	  /* cgroup v2 id (the cgroup directory's inode number) */
-	char *path;	  /* relative to the cgroup2 root, starts with "/"; owned */
+	__u64 id;   /* cgroup v2 id (the cgroup directory's inode number) */
+	char *path; /* relative to the cgroup2 root, starts with "/"; owned */
 	__u32 nr_procs;
 	__u32 first_proc; /* index of its first process in snapshot.procs */
 	__u64 anon_rss_bytes;
@@ -68,9 +68,9 @@ struct cgroup_stat {
 };
 
 struct snapshot {
-	__u64 ts_ms;	   /* wall clock at the pass, ms since the epoch */
-	__u64 mono_ns;	   /* CLOCK_MONOTONIC at the pass */
-	double interval_s; /* since the previous pass; 0 on the first */
+	__u64 ts_ms;		     /* wall clock at the pass, ms since the epoch */
+	__u64 mono_ns;		     /* CLOCK_MONOTONIC at the pass */
+	double interval_s;	     /* since the previous pass; 0 on the first */
 	struct cgroup_stat *cgroups; /* sorted by id */
 	size_t nr_cgroups;
 	struct proc_stat *procs; /* grouped by cgroup (cgroup order), then by pid */

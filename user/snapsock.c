@@ -17,16 +17,15 @@
 #include "log.h"
 #include "snapsock.h"
 
-
 /* ---- wire format ---- */
 
 struct wire_header {
 	__u32 magic; /* SNAPSOCK_MAGIC */
 	__u16 version;
-	__u16 header_bytes;   /* sizeof(struct wire_header) */
-	__u32 payload_bytes;  /* everything after the header */
+	__u16 header_bytes;	/* sizeof(struct wire_header) */
+	__u32 payload_bytes;	/* everything after the header */
 	__u16 cgroup_rec_bytes; /* sizeof(struct wire_cgroup) */
-	__u16 proc_rec_bytes;   /* sizeof(struct proc_stat) */
+	__u16 proc_rec_bytes;	/* sizeof(struct proc_stat) */
 	__u32 nr_cgroups;
 	__u32 nr_procs;
 	__u32 strings_bytes;
@@ -216,12 +215,14 @@ int snapsock__encode(const struct snapshot *snap, const struct pipeline_stats *s
 			w.path = put_string(&e, strs[0]);
 			w.has_container = nr_strs > 1;
 			for (k = 0; k < WC_NR; k++)
-				w.container[k] = put_string(&e, k + 1 < nr_strs ? strs[k + 1] : NULL);
+				w.container[k] =
+					put_string(&e, k + 1 < nr_strs ? strs[k + 1] : NULL);
 			memcpy(e.buf + rec_at, &w, sizeof(w));
 			rec_at += sizeof(w);
 		}
 		if (snap->nr_procs)
-			memcpy(e.buf + rec_at, snap->procs, snap->nr_procs * sizeof(struct proc_stat));
+			memcpy(e.buf + rec_at, snap->procs,
+			       snap->nr_procs * sizeof(struct proc_stat));
 	}
 	*out = e.buf;
 	*out_len = total;
@@ -320,8 +321,8 @@ static void fill_container(struct container_id *c, const char *strings, const st
 }
 
 /* Container annotations: one block, the records then a copy of the strings they point into. */
-static int build_labels(struct snapshot *snap, const struct wire_cgroup *recs,
-			const char *strings, size_t strings_bytes, void **labels)
+static int build_labels(struct snapshot *snap, const struct wire_cgroup *recs, const char *strings,
+			size_t strings_bytes, void **labels)
 {
 	struct container_id *ids;
 	size_t i, nr = 0;
@@ -347,8 +348,8 @@ static int build_labels(struct snapshot *snap, const struct wire_cgroup *recs,
 	return 0;
 }
 
-int snapsock__decode(const void *buf, size_t len, struct snapshot **out,
-		     struct pipeline_stats *st, void **labels, const char **why)
+int snapsock__decode(const void *buf, size_t len, struct snapshot **out, struct pipeline_stats *st,
+		     void **labels, const char **why)
 {
 	struct wire_header h;
 	struct wire_globals g;

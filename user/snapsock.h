@@ -87,8 +87,8 @@ int snapsock__encode(const struct snapshot *snap, const struct pipeline_stats *s
  * Rebuilds a snapshot from one whole frame. *labels (free() it after the
  * snapshot) holds the container annotations the snapshot points to.
  */
-int snapsock__decode(const void *buf, size_t len, struct snapshot **out,
-		     struct pipeline_stats *st, void **labels, const char **why);
+int snapsock__decode(const void *buf, size_t len, struct snapshot **out, struct pipeline_stats *st,
+		     void **labels, const char **why);
 /* Writes a whole buffer to a blocking stream; -EPIPE when the reader left. */
 int snapsock__write_all(int fd, const void *buf, size_t len);
 

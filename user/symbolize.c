@@ -43,9 +43,9 @@ struct sym_alias {
 struct sym_mapping {
 	__u64 start, end, offset;
 	__u64 dev, ino;
-	char *path;   /* as maps shows it */
+	char *path;	    /* as maps shows it */
 	const char *module; /* basename of path */
-	bool loaded;  /* file looked up (it may still be NULL) */
+	bool loaded;	    /* file looked up (it may still be NULL) */
 	struct sym_file *file;
 };
 
@@ -289,8 +289,8 @@ static struct sym_file *file_by_build_id(struct symbolizer *s, const __u8 *id, s
 }
 
 /* Takes fd. */
-static struct sym_file *file_new(struct symbolizer *s, int fd, const char *path,
-				 const char *module, const __u8 *id, size_t id_len)
+static struct sym_file *file_new(struct symbolizer *s, int fd, const char *path, const char *module,
+				 const __u8 *id, size_t id_len)
 {
 	struct sym_file *f = calloc(1, sizeof(*f)), **bigger;
 

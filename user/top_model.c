@@ -9,13 +9,16 @@
 
 const struct top_col_def top_cols[TOP_COL_NR] = {
 	[TOP_COL_NAME] = { "name", "NAME", 0, 0, 'N', false, "container, pod or cgroup path" },
-	[TOP_COL_PROCS] = { "procs", "PROCS", 5, 4, 'C', true, "processes (threads for a process)" },
+	[TOP_COL_PROCS] = { "procs", "PROCS", 5, 4, 'C', true,
+			    "processes (threads for a process)" },
 	[TOP_COL_ANON] = { "anon", "ANON", 5, 1, 'M', true, "anonymous resident memory" },
-	[TOP_COL_GROWTH] = { "growth", "GROWTH", 8, 1, 'G', true, "anon RSS trend (Theil-Sen slope)" },
+	[TOP_COL_GROWTH] = { "growth", "GROWTH", 8, 1, 'G', true,
+			     "anon RSS trend (Theil-Sen slope)" },
 	[TOP_COL_TREND] = { "trend", "TREND", 8, 3, 0, true, "anon RSS over the recent passes" },
 	[TOP_COL_FAULTS] = { "faults", "FLT/s", 5, 4, 'F', true, "page faults per second" },
 	[TOP_COL_HEAP] = { "heap", "HEAP", 5, 5, 'H', true, "brk heap" },
-	[TOP_COL_MMAP] = { "mmap", "MMAP", 5, 7, 'V', true, "private writable mappings but the heap" },
+	[TOP_COL_MMAP] = { "mmap", "MMAP", 5, 7, 'V', true,
+			   "private writable mappings but the heap" },
 	[TOP_COL_MALLOC] = { "malloc", "MALLOC", 6, 8, 'A', true, "malloc outstanding (tracing)" },
 	[TOP_COL_LIMIT] = { "limit", "LIMIT", 5, 3, 'L', true, "smallest effective memory limit" },
 	[TOP_COL_TTL] = { "ttl", "TTL", 5, 2, 'T', false, "time to the limit at this growth" },
@@ -232,8 +235,8 @@ static int rebuild_rows(struct top_model *m)
 		if (!top_model__is_expanded(m, cg->id))
 			continue;
 		/* a snapshot from the wire was validated; this guards one built by hand */
-		for (p = cg->first_proc; p < (size_t)cg->first_proc + cg->nr_procs && p < s->nr_procs;
-		     p++) {
+		for (p = cg->first_proc;
+		     p < (size_t)cg->first_proc + cg->nr_procs && p < s->nr_procs; p++) {
 			rows[nr].cg = cg;
 			rows[nr++].proc = &s->procs[p];
 		}

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "top_view.h"
 
-#define HEADER_LINES 3	 /* host, memobs, status/prompt */
+#define HEADER_LINES 3 /* host, memobs, status/prompt */
 #define NAME_MIN_WIDTH 16
 #define FILTER_MAX 63
 #define KEY_ESC 27
@@ -197,8 +197,8 @@ void top_format_cell(const struct top_model *m, const struct top_row *row, enum 
 			fmt_sanitize(buf, n, pid_comm, width);
 		} else {
 			fmt_cgroup_name(buf, n, cg->path ? cg->path : "(removed)",
-					top_model__container_label(cg, label, sizeof(label)),
-					width, utf8);
+					top_model__container_label(cg, label, sizeof(label)), width,
+					utf8);
 		}
 		break;
 	case TOP_COL_PROCS:
@@ -362,7 +362,8 @@ int top_print_table(FILE *out, const struct top_model *m, int max_rows, bool utf
 	for (c = 0; c < TOP_COL_NR; c++)
 		visible[c] = c != TOP_COL_MALLOC || any_malloc(m);
 	for (i = 0; i < nr; i++) {
-		top_format_cell(m, &rows[i], TOP_COL_NAME, 200, utf8, cells_buf[0], sizeof(cells_buf[0]));
+		top_format_cell(m, &rows[i], TOP_COL_NAME, 200, utf8, cells_buf[0],
+				sizeof(cells_buf[0]));
 		if (strlen(cells_buf[0]) > name_width)
 			name_width = strlen(cells_buf[0]);
 	}
@@ -379,7 +380,8 @@ int top_print_table(FILE *out, const struct top_model *m, int max_rows, bool utf
 			cells_buf[c][0] = '\0';
 			if (visible[c])
 				top_format_cell(m, &rows[i], c,
-						c == TOP_COL_NAME ? name_width : (size_t)top_cols[c].width,
+						c == TOP_COL_NAME ? name_width
+								  : (size_t)top_cols[c].width,
 						utf8, cells_buf[c], sizeof(cells_buf[c]));
 		}
 		layout_line(visible, name_width, row_is_leak(&rows[i]) ? '!' : ' ', cells, line,
@@ -431,8 +433,8 @@ static void draw_header(struct top_view *v, const struct top_model *m, const str
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	if (s && s->host_mem_total_bytes >= s->host_mem_available_bytes)
 		used_bytes = s->host_mem_total_bytes - s->host_mem_available_bytes;
-	snprintf(line, sizeof(line), "memobs top  %s  mem %s/%s used  cgroups %zu  procs %zu", clock,
-		 fmt_size(used, sizeof(used), used_bytes),
+	snprintf(line, sizeof(line), "memobs top  %s  mem %s/%s used  cgroups %zu  procs %zu",
+		 clock, fmt_size(used, sizeof(used), used_bytes),
 		 fmt_size(total, sizeof(total), s ? s->host_mem_total_bytes : 0),
 		 s ? s->nr_cgroups : 0, s ? s->nr_procs : 0);
 	put_line(0, line, A_BOLD | (v->color ? COLOR_PAIR(PAIR_TITLE) : 0));
@@ -458,8 +460,9 @@ static void draw_status(struct top_view *v, const struct top_model *m)
 	}
 	fmt_sanitize(filter, sizeof(filter), top_model__filter(m), FILTER_MAX);
 	snprintf(line, sizeof(line), "%ssort %s%s%s%s", v->paused ? "[PAUSED]  " : "",
-		 top_cols[top_model__sort_col(m)].key, top_model__sort_reverse(m) ? " (reversed)" : "",
-		 *filter ? "  filter: " : "", filter);
+		 top_cols[top_model__sort_col(m)].key,
+		 top_model__sort_reverse(m) ? " (reversed)" : "", *filter ? "  filter: " : "",
+		 filter);
 	put_line(2, line, 0);
 }
 
@@ -535,10 +538,11 @@ static void draw_help(void)
 		mvwaddnstr(w, y++, 2, keys[i], width - 4);
 	/* the sort keys, two per line */
 	for (c = 0; c < TOP_COL_NR && y < height - 1; c += 2, y++) {
-		snprintf(line, sizeof(line), "%c %-7s", top_cols[c].hotkey ? top_cols[c].hotkey : ' ',
-			 top_cols[c].title);
+		snprintf(line, sizeof(line), "%c %-7s",
+			 top_cols[c].hotkey ? top_cols[c].hotkey : ' ', top_cols[c].title);
 		if (c + 1 < TOP_COL_NR)
-			snprintf(line + strlen(line), sizeof(line) - strlen(line), "          %c %-7s",
+			snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				 "          %c %-7s",
 				 top_cols[c + 1].hotkey ? top_cols[c + 1].hotkey : ' ',
 				 top_cols[c + 1].title);
 		mvwaddnstr(w, y, 2, line, width - 4);
@@ -578,8 +582,8 @@ void top_view__draw(struct top_view *v, struct top_model *m, const struct top_he
 			cells_buf[c][0] = '\0';
 			if (v->visible[c])
 				top_format_cell(m, row, c,
-						c == TOP_COL_NAME ? v->name_width :
-								    (size_t)top_cols[c].width,
+						c == TOP_COL_NAME ? v->name_width
+								  : (size_t)top_cols[c].width,
 						v->utf8, cells_buf[c], sizeof(cells_buf[c]));
 		}
 		layout_line(v->visible, v->name_width, row_is_leak(row) ? '!' : ' ', cells, line,
@@ -593,8 +597,10 @@ void top_view__draw(struct top_view *v, struct top_model *m, const struct top_he
 		put_line(HEADER_LINES + 1 + y, line, attr);
 	}
 	if (!nr)
-		put_line(HEADER_LINES + 1, *top_model__filter(m) ? "  (no cgroup matches the filter)" :
-								    "  (waiting for the first snapshot)", 0);
+		put_line(HEADER_LINES + 1,
+			 *top_model__filter(m) ? "  (no cgroup matches the filter)"
+					       : "  (waiting for the first snapshot)",
+			 0);
 	put_line(LINES - 1, "q quit  ? help  / filter  Enter expand  < > sort  R reverse  p pause",
 		 A_REVERSE);
 	if (v->help) {

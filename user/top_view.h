@@ -26,9 +26,9 @@ struct top_view_opts {
 
 /* The figures of the header that do not come from the snapshot. */
 struct top_header {
-	const char *source;   /* "daemon /run/memobs/memobs.sock" or "in-process" */
-	double events_per_s;  /* memobs's own BPF events; < 0: unknown yet */
-	__u64 drops;	      /* ring-buffer drops + map-full, since the collector started */
+	const char *source;  /* "daemon /run/memobs/memobs.sock" or "in-process" */
+	double events_per_s; /* memobs's own BPF events; < 0: unknown yet */
+	__u64 drops;	     /* ring-buffer drops + map-full, since the collector started */
 };
 
 enum top_action {

@@ -43,11 +43,11 @@
 struct trend_scratch {
 	size_t max_n;
 	size_t max_points;
-	double *work;	/* max_n: diffs, medians */
+	double *work;	 /* max_n: diffs, medians */
 	double *tt, *tv; /* max_n: troughs */
 	double *bt, *bv; /* max_points: block means */
-	double *pairs;	/* max_points * (max_points - 1) / 2 */
-	double *hr;	/* 3 * max_points */
+	double *pairs;	 /* max_points * (max_points - 1) / 2 */
+	double *hr;	 /* 3 * max_points */
 };
 
 void trend_params__default(struct trend_params *p)
@@ -68,14 +68,22 @@ void trend_params__default(struct trend_params *p)
 const char *trend_why__str(enum trend_why why)
 {
 	switch (why) {
-	case TREND_GROWING: return "growing";
-	case TREND_TOO_SHORT: return "too-short";
-	case TREND_RESET: return "reset";
-	case TREND_NOT_SIGNIFICANT: return "not-significant";
-	case TREND_TOO_SLOW: return "too-slow";
-	case TREND_BELOW_FLOOR: return "below-floor";
-	case TREND_NOT_RECENT: return "not-recent";
-	case TREND_FEW_TROUGHS: return "few-troughs";
+	case TREND_GROWING:
+		return "growing";
+	case TREND_TOO_SHORT:
+		return "too-short";
+	case TREND_RESET:
+		return "reset";
+	case TREND_NOT_SIGNIFICANT:
+		return "not-significant";
+	case TREND_TOO_SLOW:
+		return "too-slow";
+	case TREND_BELOW_FLOOR:
+		return "below-floor";
+	case TREND_NOT_RECENT:
+		return "not-recent";
+	case TREND_FEW_TROUGHS:
+		return "few-troughs";
 	}
 	return "?";
 }
@@ -129,7 +137,8 @@ static double select_kth(double *a, size_t n, size_t k)
 	while (lo < hi) {
 		double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
 		/* median of three keeps sorted and reversed input linear */
-		double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+		double pivot = x < y ? (y < z ? y : (x < z ? z : x))
+				     : (x < z ? x : (y < z ? z : y));
 		ptrdiff_t i = lo, j = hi;
 
 		while (i <= j) {
@@ -355,8 +364,8 @@ double trend_ols_slope(const double *t, const double *v, size_t n)
 	return stt > 0 ? stv / stt : 0;
 }
 
-size_t trend_downsample(const double *t, const double *v, size_t n, size_t max_points,
-			double *bt, double *bv)
+size_t trend_downsample(const double *t, const double *v, size_t n, size_t max_points, double *bt,
+			double *bv)
 {
 	size_t block, m, skip, i, j;
 

@@ -60,9 +60,9 @@ struct trend_verdict {
 	enum trend_mode mode;
 	double slope_bytes_per_s; /* Theil-Sen, of the block means or of the troughs */
 	double recent_slope_bytes_per_s;
-	double confidence;	  /* one-sided Mann-Kendall, Hamed-Rao corrected in raw mode */
-	size_t reset_at;	  /* why == TREND_RESET: the index of the first sample to keep */
-	size_t nr_points;	  /* block means (raw) or troughs tested */
+	double confidence; /* one-sided Mann-Kendall, Hamed-Rao corrected in raw mode */
+	size_t reset_at;   /* why == TREND_RESET: the index of the first sample to keep */
+	size_t nr_points;  /* block means (raw) or troughs tested */
 };
 
 /* Scratch memory for windows of up to max_n samples. */
@@ -106,8 +106,8 @@ double trend_ols_slope(const double *t, const double *v, size_t n);
  * ceil(n / max_points) samples; the oldest n % block samples are left out.
  * Returns the number of blocks.
  */
-size_t trend_downsample(const double *t, const double *v, size_t n, size_t max_points,
-			double *bt, double *bv);
+size_t trend_downsample(const double *t, const double *v, size_t n, size_t max_points, double *bt,
+			double *bv);
 /* Median, reordering v. NAN if n == 0. */
 double trend_median(double *v, size_t n);
 

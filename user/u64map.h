@@ -14,7 +14,7 @@
 struct u64map {
 	uint64_t *keys; /* 0 = empty slot */
 	uint64_t *values;
-	size_t cap;	/* a power of two */
+	size_t cap; /* a power of two */
 	size_t len;
 };
 

@@ -30,11 +30,14 @@ static struct memobs_task_rec leader(__u32 pid, __u64 cgroup, __u64 anon_pages, 
 
 static struct memobs_task_rec thread(__u32 pid, __u32 tid, __u64 faults)
 {
-	struct memobs_task_rec r = { .type = MEMOBS_REC_TASK, .pid = pid, .tid = tid, .min_flt = faults };
+	struct memobs_task_rec r = {
+		.type = MEMOBS_REC_TASK, .pid = pid, .tid = tid, .min_flt = faults
+	};
 	return r;
 }
 
-static struct snapshot *pass(struct agg *agg, __u64 t_s, const struct memobs_task_rec *recs, size_t n)
+static struct snapshot *pass(struct agg *agg, __u64 t_s, const struct memobs_task_rec *recs,
+			     size_t n)
 {
 	struct snapshot *snap;
 	size_t i;
@@ -51,7 +54,9 @@ static void test_groups_by_cgroup_and_sums(void **state)
 	struct agg *agg = agg__new(4096);
 	/* a thread before its leader, as after pid wrap-around */
 	struct memobs_task_rec recs[] = {
-		thread(10, 5, 7), leader(10, 200, 100, 3), leader(20, 100, 50, 1),
+		thread(10, 5, 7),
+		leader(10, 200, 100, 3),
+		leader(20, 100, 50, 1),
 		leader(30, 200, 25, 1),
 	};
 	struct snapshot *snap = pass(agg, 1, recs, 4);

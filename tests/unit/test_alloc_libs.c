@@ -24,10 +24,11 @@ static void test_parse_library_line(void **state)
 	struct maps_entry e;
 
 	(void)state;
-	assert_int_equal(maps_line__parse("7f985f3a1000-7f985f4f7000 r-xp 00026000 fe:00 10953104"
-					  "                   /usr/lib/x86_64-linux-gnu/libc.so.6\n",
-					  &e),
-			 0);
+	assert_int_equal(
+		maps_line__parse("7f985f3a1000-7f985f4f7000 r-xp 00026000 fe:00 10953104"
+				 "                   /usr/lib/x86_64-linux-gnu/libc.so.6\n",
+				 &e),
+		0);
 	assert_int_equal(e.start, 0x7f985f3a1000ULL);
 	assert_int_equal(e.end, 0x7f985f4f7000ULL);
 	assert_int_equal(e.offset, 0x26000);
@@ -60,7 +61,8 @@ static void test_parse_odd_paths(void **state)
 	/* anonymous and special mappings */
 	assert_int_equal(maps_line__parse("7ffd1000-7ffd3000 rw-p 00000000 00:00 0 \n", &e), 0);
 	assert_string_equal(e.path, "");
-	assert_int_equal(maps_line__parse("55d0c000-55d2d000 rw-p 00000000 00:00 0   [heap]", &e), 0);
+	assert_int_equal(maps_line__parse("55d0c000-55d2d000 rw-p 00000000 00:00 0   [heap]", &e),
+			 0);
 	assert_string_equal(e.path, "[heap]");
 	assert_int_equal(maps_line__parse("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0"
 					  "                  [vsyscall]",
@@ -183,7 +185,8 @@ static int scan_pids(const char *pids)
 		n = alloc_libs__scan_pid(pid, libs, 16);
 		for (i = 0; i < n; i++)
 			printf("set-add pid=%d kind=%s added=%d\n", pid,
-			       alloc_lib_kind__str(libs[i].kind), alloc_lib_set__add(set, &libs[i]));
+			       alloc_lib_kind__str(libs[i].kind),
+			       alloc_lib_set__add(set, &libs[i]));
 	}
 	free(copy);
 	alloc_lib_set__free(set);
@@ -193,10 +196,8 @@ static int scan_pids(const char *pids)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_library_line),
-		cmocka_unit_test(test_parse_odd_paths),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_parse_library_line), cmocka_unit_test(test_parse_odd_paths),
+		cmocka_unit_test(test_classify),	   cmocka_unit_test(test_set),
 		cmocka_unit_test(test_scan_self),
 	};
 	const char *pids = getenv("MEMOBS_TEST_PIDS");

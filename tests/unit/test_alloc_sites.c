@@ -11,7 +11,12 @@
 static struct alloc_sample sample(__u32 pid, __u64 addr, __u64 size, __u64 site, __u64 ts)
 {
 	struct alloc_sample a = {
-		.pid = pid, .cgroup_id = 100 + pid, .addr = addr, .size = size, .ts_ns = ts, .site_id = site,
+		.pid = pid,
+		.cgroup_id = 100 + pid,
+		.addr = addr,
+		.size = size,
+		.ts_ns = ts,
+		.site_id = site,
 	};
 	return a;
 }
@@ -49,7 +54,8 @@ static void test_add_remove(void **state)
 	a = sample(7, 0x1000, 128, 2, 11);
 	assert_int_equal(alloc_sites__add(s, &a), 0);
 	assert_int_equal(alloc_sites__len(s), 2);
-	assert_float_equal(alloc_sites__outstanding_bytes(s, &(struct alloc_filter){ .pid = 7 }), 128, 0);
+	assert_float_equal(alloc_sites__outstanding_bytes(s, &(struct alloc_filter){ .pid = 7 }),
+			   128, 0);
 	/* an unsampled block's free is a miss */
 	assert_false(alloc_sites__remove(s, 7, 0x2000));
 	assert_true(alloc_sites__remove(s, 7, 0x1000));
@@ -105,7 +111,8 @@ static void test_remove_pid(void **state)
 	assert_int_equal(alloc_sites__remove_pid(s, 5, NULL, NULL), 0);
 	assert_int_equal(alloc_sites__len(s), 1500);
 	assert_float_equal(alloc_sites__outstanding_bytes(s, NULL), 15000, 0);
-	assert_float_equal(alloc_sites__outstanding_bytes(s, &(struct alloc_filter){ .pid = 5 }), 0, 0);
+	assert_float_equal(alloc_sites__outstanding_bytes(s, &(struct alloc_filter){ .pid = 5 }), 0,
+			   0);
 	alloc_sites__free(s);
 }
 
@@ -135,7 +142,8 @@ static void test_top_order_and_filter(void **state)
 	assert_int_equal(top[2].site_id, 3);
 	free(top);
 
-	assert_int_equal(alloc_sites__top(s, &(struct alloc_filter){ .cgroup_id = 101 }, 1, &top, &nr), 0);
+	assert_int_equal(
+		alloc_sites__top(s, &(struct alloc_filter){ .cgroup_id = 101 }, 1, &top, &nr), 0);
 	assert_int_equal(nr, 1);
 	assert_int_equal(top[0].site_id, 1);
 	assert_int_equal(top[0].pid, 1);

@@ -76,9 +76,9 @@ static void test_runtime_set(void **state)
 {
 	(void)state;
 	assert_int_equal(caps__runtime_set(KERNEL_5_8, false), BIT(CAP_BPF));
-	assert_int_equal(caps__runtime_set(KERNEL_5_8, true),
-			 BIT(CAP_BPF) | BIT(CAP_PERFMON) | BIT(CAP_SYS_PTRACE) |
-				 BIT(CAP_DAC_READ_SEARCH));
+	assert_int_equal(caps__runtime_set(KERNEL_5_8, true), BIT(CAP_BPF) | BIT(CAP_PERFMON) |
+								      BIT(CAP_SYS_PTRACE) |
+								      BIT(CAP_DAC_READ_SEARCH));
 	assert_int_equal(caps__runtime_set(KERNEL_5_4, false), BIT(CAP_SYS_ADMIN));
 	assert_int_equal(caps__runtime_set(KERNEL_5_4, true),
 			 BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE) | BIT(CAP_DAC_READ_SEARCH));
@@ -103,7 +103,8 @@ static void drop_in_child(bool runtime_attach)
 		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 			_exit(4);
 		/* where the bounding set could be cleared, it was */
-		if ((before & BIT(CAP_SETPCAP)) && prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
+		if ((before & BIT(CAP_SETPCAP)) &&
+		    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
 			_exit(5);
 		_exit(0);
 	}

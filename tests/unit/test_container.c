@@ -91,7 +91,8 @@ static const struct path_case path_cases[] = {
 	{ "/kubepods/burstable", -ENOENT, NULL, NULL, NULL, NULL },
 	/* near misses: a short id, a non-hex id, a bare id outside a pod, a bad uid */
 	{ "/system.slice/docker-4c01db0b339c.scope", -ENOENT, NULL, NULL, NULL, NULL },
-	{ "/system.slice/docker-" "zz01db0b339c7e4ab8f4d6cbd50cd5e0fbf9b1a0e0e7a0e8b5b9e8d3c1a2b3c4"
+	{ "/system.slice/docker-"
+	  "zz01db0b339c7e4ab8f4d6cbd50cd5e0fbf9b1a0e0e7a0e8b5b9e8d3c1a2b3c4"
 	  ".scope",
 	  -ENOENT, NULL, NULL, NULL, NULL },
 	{ "/" ID_A, -ENOENT, NULL, NULL, NULL, NULL },
@@ -195,7 +196,8 @@ static void test_mountinfo_name(void **state)
 		"1141 1130 8:1 /var/lib/kubelet/pods/" UID_DASH "/containers/nginx/6c1a2b3d "
 		"/dev/termination-log rw - ext4 /dev/sda1 rw\n";
 	/* /var/lib/kubelet on its own filesystem: the root is relative to it */
-	const char *own_fs = "12 1 8:2 /pods/" UID_DASH "/containers/side-car/0f0f /dev/termination-log "
+	const char *own_fs = "12 1 8:2 /pods/" UID_DASH
+			     "/containers/side-car/0f0f /dev/termination-log "
 			     "rw - xfs /dev/sdb rw\n";
 	char *name;
 
@@ -207,7 +209,8 @@ static void test_mountinfo_name(void **state)
 	assert_string_equal(name, "side-car");
 	free(name);
 	/* another pod's mount does not name this one's container */
-	assert_null(kubelet_container_from_mountinfo(mountinfo, "00000000-0000-0000-0000-000000000000"));
+	assert_null(kubelet_container_from_mountinfo(mountinfo,
+						     "00000000-0000-0000-0000-000000000000"));
 	assert_null(kubelet_container_from_mountinfo("", UID_DASH));
 	assert_null(kubelet_container_from_mountinfo("garbage\n", UID_DASH));
 }
@@ -310,7 +313,8 @@ static struct container_resolver *node_resolver(struct node *n)
 	return r;
 }
 
-#define POD_CGROUP "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice"
+#define POD_CGROUP \
+	"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice"
 
 /* Two containers in one pod: the termination-log mount tells them apart; the sandbox gets none. */
 static void test_resolver_kubelet(void **state)
@@ -403,8 +407,9 @@ static void test_resolver_docker(void **state)
 	snprintf(path, sizeof(path), "%s/%s", n->docker, ID_B);
 	mkdirs(path);
 	strcat(path, "/config.v2.json");
-	write_file(path, "{\"ID\":\"" ID_B "\",\"Config\":{\"Labels\":{}},\"Name\":\"/redis-cache\","
-			 "\"MountPoints\":{\"/data\":{\"Name\":\"vol\"}}}");
+	write_file(path,
+		   "{\"ID\":\"" ID_B "\",\"Config\":{\"Labels\":{}},\"Name\":\"/redis-cache\","
+		   "\"MountPoints\":{\"/data\":{\"Name\":\"vol\"}}}");
 
 	r = node_resolver(n);
 	c = container_resolver__lookup(r, 1, k8s);
@@ -444,7 +449,8 @@ int main(void)
 		cmocka_unit_test(test_json_lookup),
 		cmocka_unit_test(test_mountinfo_name),
 		cmocka_unit_test_setup_teardown(test_resolver_kubelet, node_setup, node_teardown),
-		cmocka_unit_test_setup_teardown(test_resolver_only_container, node_setup, node_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_only_container, node_setup,
+						node_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_docker, node_setup, node_teardown),
 		cmocka_unit_test(test_resolver_bounded),
 	};

@@ -153,9 +153,9 @@ enum shape {
 };
 
 static const char *shape_names[S_NR] = {
-	"linear", "linear-ar1", "sawtooth-rising", "chunky", "warmup-then-leak",
-	"constant", "constant-ar1", "sawtooth-flat", "warmup-plateau", "step",
-	"random-walk", "restart", "spikes",
+	"linear",      "linear-ar1",   "sawtooth-rising", "chunky",	    "warmup-then-leak",
+	"constant",    "constant-ar1", "sawtooth-flat",	  "warmup-plateau", "step",
+	"random-walk", "restart",      "spikes",
 };
 
 #define WINDOW_S 300.0
@@ -604,11 +604,11 @@ static void test_alert_json(void **state)
 	leak_alert__write_json(&a, &j);
 	json_obj_end(&j);
 	assert_false(j.failed);
-	assert_string_equal(j.buf,
-			    "{\"state\":\"suspected\",\"metric\":\"heap\",\"bytes\":1048576,"
-			    "\"growth_bytes_per_s\":40960.2,\"window_s\":300.0,\"confidence\":0.9999,"
-			    "\"limit_bytes\":null,\"time_to_limit_s\":null,"
-			    "\"top_process\":{\"pid\":42,\"comm\":\"a\\\"b\"},\"sites\":[]}");
+	assert_string_equal(
+		j.buf, "{\"state\":\"suspected\",\"metric\":\"heap\",\"bytes\":1048576,"
+		       "\"growth_bytes_per_s\":40960.2,\"window_s\":300.0,\"confidence\":0.9999,"
+		       "\"limit_bytes\":null,\"time_to_limit_s\":null,"
+		       "\"top_process\":{\"pid\":42,\"comm\":\"a\\\"b\"},\"sites\":[]}");
 
 	json_reset(&j);
 	a.state = LEAK_ALERT_CLEARED;

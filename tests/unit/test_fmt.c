@@ -114,13 +114,15 @@ static void test_cgroup_name(void **state)
 	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 52, false),
 			    "~/kubepods-burstable.slice/cri-containerd-ab12.scope");
 	/* a component longer than the column keeps both its ends */
-	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 11, false), "/kube~scope");
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 11, false),
+			    "/kube~scope");
 	/* the container label wins over the path */
 	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, "web/nginx", 20, true),
 			    "web/nginx");
 	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), deep, "", 11, false), "/kube~scope");
 	/* hostile bytes cannot reach the terminal */
-	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), "/x\x1b[2J\n\xc3\xa9", NULL, 20, true),
+	assert_string_equal(fmt_cgroup_name(buf, sizeof(buf), "/x\x1b[2J\n\xc3\xa9", NULL, 20,
+					    true),
 			    "/x?[2J???");
 	assert_int_equal(strlen(fmt_cgroup_name(buf, sizeof(buf), deep, NULL, 1, true)), 1);
 	assert_string_equal(fmt_sanitize(buf, sizeof(buf), "ab\tcd", 4), "ab?c");
@@ -129,9 +131,9 @@ static void test_cgroup_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_size),	 cmocka_unit_test(test_widths_bounded),
-		cmocka_unit_test(test_rate),	 cmocka_unit_test(test_count),
-		cmocka_unit_test(test_duration), cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_size),	    cmocka_unit_test(test_widths_bounded),
+		cmocka_unit_test(test_rate),	    cmocka_unit_test(test_count),
+		cmocka_unit_test(test_duration),    cmocka_unit_test(test_sparkline),
 		cmocka_unit_test(test_cgroup_name),
 	};
 

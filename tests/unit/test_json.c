@@ -29,8 +29,13 @@ static void test_invalid_utf8_becomes_replacement(void **state)
 	(void)state;
 	json_init(&j);
 	/* a lone continuation byte, a truncated 3-byte sequence, an overlong '/', a surrogate */
-	json_str(&j, "a\x80" "b\xe2\x82" "c\xc0\xaf" "d\xed\xa0\x80" "e");
-	assert_string_equal(j.buf, "\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffdd\\ufffd\\ufffd\\ufffde\"");
+	json_str(&j, "a\x80"
+		     "b\xe2\x82"
+		     "c\xc0\xaf"
+		     "d\xed\xa0\x80"
+		     "e");
+	assert_string_equal(j.buf,
+			    "\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffdd\\ufffd\\ufffd\\ufffde\"");
 	json_reset(&j);
 	/* valid multi-byte text passes unchanged */
 	json_str(&j, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
@@ -75,8 +80,9 @@ static void test_commas_and_nesting(void **state)
 	json_double(&j, 1.5, 1);
 	json_arr_end(&j);
 	json_obj_end(&j);
-	assert_string_equal(j.buf,
-			    "{\"a\":18446744073709551615,\"o\":{\"n\":null},\"arr\":[-3,true,null,1.5]}");
+	assert_string_equal(
+		j.buf,
+		"{\"a\":18446744073709551615,\"o\":{\"n\":null},\"arr\":[-3,true,null,1.5]}");
 	assert_int_equal(j.depth, 0);
 	json_free(&j);
 }

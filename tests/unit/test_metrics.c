@@ -18,8 +18,12 @@
 #include "metrics.h"
 #include "metrics_http.h"
 
-static struct container_id web = { .id = "4c01", .runtime = "containerd", .pod_uid = "7c5a",
-				   .pod = "web-7d4b9", .namespace = "shop", .name = "nginx" };
+static struct container_id web = { .id = "4c01",
+				   .runtime = "containerd",
+				   .pod_uid = "7c5a",
+				   .pod = "web-7d4b9",
+				   .namespace = "shop",
+				   .name = "nginx" };
 /* names are the node's to choose: quotes, backslashes, newlines, bad UTF-8 */
 static struct container_id hostile = { .name = "a\"b\\c\nd\xff\x01" };
 
@@ -40,9 +44,13 @@ static void fill_snapshot(struct snapshot *snap, struct cgroup_stat *cgs, size_t
 	snap->ts_ms = 1795446000123ULL;
 }
 
-static struct metrics_self self = { .events = 12, .ringbuf_drops = 3, .map_full = 0,
-				    .attach_failures = 1, .cpu_seconds = 0.25,
-				    .rss_bytes = 9 << 20, .start_time_s = 1795440000 };
+static struct metrics_self self = { .events = 12,
+				    .ringbuf_drops = 3,
+				    .map_full = 0,
+				    .attach_failures = 1,
+				    .cpu_seconds = 0.25,
+				    .rss_bytes = 9 << 20,
+				    .start_time_s = 1795440000 };
 
 static char *render(const struct snapshot *snap, unsigned int max)
 {
@@ -61,7 +69,8 @@ static void assert_promtool_accepts(const char *text)
 	int status;
 
 	if (system("command -v promtool >/dev/null 2>&1")) {
-		print_message("promtool not installed (Debian: prometheus): format not validated\n");
+		print_message(
+			"promtool not installed (Debian: prometheus): format not validated\n");
 		skip();
 	}
 	p = popen("promtool check metrics", "w");
@@ -96,29 +105,35 @@ static void test_render_series(void **state)
 	text = render(&snap, 0);
 
 	assert_non_null(strstr(text, "# TYPE memobs_cgroup_anon_rss_bytes gauge\n"));
-	assert_non_null(strstr(text, "memobs_cgroup_anon_rss_bytes{cgroup=\"/kubepods.slice/x.scope\","
-				     "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} "
-				     "123456789\n"));
-	assert_non_null(strstr(text, "memobs_cgroup_heap_bytes{cgroup=\"/kubepods.slice/x.scope\","
-				     "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4096\n"));
+	assert_non_null(strstr(text,
+			       "memobs_cgroup_anon_rss_bytes{cgroup=\"/kubepods.slice/x.scope\","
+			       "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} "
+			       "123456789\n"));
+	assert_non_null(strstr(text,
+			       "memobs_cgroup_heap_bytes{cgroup=\"/kubepods.slice/x.scope\","
+			       "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4096\n"));
 	assert_non_null(strstr(text, "# TYPE memobs_cgroup_page_faults_total counter\n"));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 77\n"));
-	assert_non_null(strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/kubepods.slice/x.scope\""));
+	assert_non_null(
+		strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/kubepods.slice/x.scope\""));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 1024.5\n"));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 3600\n"));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 1073741824\n"));
-	assert_non_null(strstr(text, "memobs_cgroup_oom_kills_total{cgroup=\"/kubepods.slice/x.scope\""));
+	assert_non_null(
+		strstr(text, "memobs_cgroup_oom_kills_total{cgroup=\"/kubepods.slice/x.scope\""));
 	/* a cgroup that is no container: empty labels; leak state 0 */
-	assert_non_null(strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/system.slice/other.service\","
-				     "container=\"\",pod=\"\",namespace=\"\"} 0\n"));
+	assert_non_null(
+		strstr(text, "memobs_cgroup_leak_suspected{cgroup=\"/system.slice/other.service\","
+			     "container=\"\",pod=\"\",namespace=\"\"} 0\n"));
 	/* unknown values (no limit, no time to limit, NaN growth) have no series */
 	assert_null(strstr(text, "NaN"));
-	assert_int_equal(strstr(strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"), "\n# ") -
-				 strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"),
-			 strlen("# TYPE memobs_cgroup_time_to_limit_seconds gauge") +
-				 strlen("\nmemobs_cgroup_time_to_limit_seconds{cgroup=\"/kubepods.slice/"
-					"x.scope\",container=\"nginx\",pod=\"web-7d4b9\",namespace="
-					"\"shop\"} 3600"));
+	assert_int_equal(
+		strstr(strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"), "\n# ") -
+			strstr(text, "# TYPE memobs_cgroup_time_to_limit_seconds"),
+		strlen("# TYPE memobs_cgroup_time_to_limit_seconds gauge") +
+			strlen("\nmemobs_cgroup_time_to_limit_seconds{cgroup=\"/kubepods.slice/"
+			       "x.scope\",container=\"nginx\",pod=\"web-7d4b9\",namespace="
+			       "\"shop\"} 3600"));
 	/* escaping: \" \\ \n, bad UTF-8 as U+FFFD, control characters as '?' */
 	assert_non_null(strstr(text, "container=\"a\\\"b\\\\c\\nd\xef\xbf\xbd?\""));
 	/* memobs's own */
@@ -198,9 +213,21 @@ static void test_addr_parse(void **state)
 	struct sockaddr_storage ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-	const char *bad[] = { "", "9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
-			      "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1:80x", "localhost:9464",
-			      "::1:9464", "[::1]", "[::1]9464", "[]:9464", "[zz]:1", "1.2.3:4",
+	const char *bad[] = { "",
+			      "9464",
+			      "127.0.0.1",
+			      "127.0.0.1:",
+			      "127.0.0.1:65536",
+			      "127.0.0.1:-1",
+			      "127.0.0.1:+80",
+			      "127.0.0.1:80x",
+			      "localhost:9464",
+			      "::1:9464",
+			      "[::1]",
+			      "[::1]9464",
+			      "[]:9464",
+			      "[zz]:1",
+			      "1.2.3:4",
 			      NULL };
 	socklen_t len;
 	size_t i;
@@ -229,7 +256,8 @@ static void test_addr_parse(void **state)
 /* One HTTP/1.0 request on loopback: the status code, and the body into body. */
 static int http_get(int port, const char *path, char *body, size_t size)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in addr = { .sin_family = AF_INET,
+				    .sin_port = htons(port),
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char req[256], resp[65536];
 	size_t len = 0;
@@ -286,12 +314,9 @@ static void test_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_series),
-		cmocka_unit_test(test_render_cap),
-		cmocka_unit_test(test_render_empty),
-		cmocka_unit_test(test_self_read),
-		cmocka_unit_test(test_addr_parse),
-		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_render_series), cmocka_unit_test(test_render_cap),
+		cmocka_unit_test(test_render_empty),  cmocka_unit_test(test_self_read),
+		cmocka_unit_test(test_addr_parse),    cmocka_unit_test(test_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

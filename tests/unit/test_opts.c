@@ -23,7 +23,9 @@ static void test_seconds(void **state)
 	assert_true(s == 120);
 	assert_int_equal(parse_seconds("250ms", 10, &s), 0);
 	assert_true(s == 0.25);
-	const char *bad[] = { "0", "-1", "", "abc", "1x", "0x10", "inf", "nan", " 1", "11", "1e999" };
+	const char *bad[] = {
+		"0", "-1", "", "abc", "1x", "0x10", "inf", "nan", " 1", "11", "1e999"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(parse_seconds(bad[i], 10, &s), -EINVAL);
 }

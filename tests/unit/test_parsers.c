@@ -53,12 +53,11 @@ static void test_mounts_hybrid_and_pure_v2(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	close(fd);
-	write_file(path,
-		   "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
-		   "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
-		   "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
-		   "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
-		   "60 23 0:12 / /sys/kernel/tracing rw - tracefs tracefs rw\n");
+	write_file(path, "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+			 "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+			 "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+			 "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+			 "60 23 0:12 / /sys/kernel/tracing rw - tracefs tracefs rw\n");
 	assert_int_equal(mounts__discover(&m, path), 0);
 	assert_string_equal(m.cgroup2, "/sys/fs/cgroup/unified");
 	assert_string_equal(m.memcg_v1, "/sys/fs/cgroup/memory");

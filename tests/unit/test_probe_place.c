@@ -66,7 +66,8 @@ static void test_push_at_entry(void **state)
 static void test_endbr64(void **state)
 {
 	const __u8 then_push[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x54, 0x55 };
-	const __u8 then_test_je[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff, 0x74, 0x02, 0x55, 0xc3 };
+	const __u8 then_test_je[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85,
+				      0xff, 0x74, 0x02, 0x55, 0xc3 };
 	const __u8 then_sub_rsp[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x18, 0x55 };
 	struct probe_site s;
 
@@ -89,8 +90,8 @@ static void test_arg_register_written(void **state)
 	/* mov %rdi,%rbx; push %rbp: a copy to a callee-saved register is harmless */
 	const __u8 mov_rbx[] = { 0x48, 0x89, 0xfb, 0x55 };
 	/* jemalloc free: mov %rdi,%rax; mov x(%rip),%rdx; ... ; cmp; ja */
-	const __u8 writes_rdx[] = { 0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a, 0x00,
-				    0x48, 0x85, 0xc0, 0x75, 0x02, 0x55, 0xc3 };
+	const __u8 writes_rdx[] = { 0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a,
+				    0x00, 0x48, 0x85, 0xc0, 0x75, 0x02, 0x55, 0xc3 };
 	struct probe_site s;
 
 	(void)state;
@@ -225,9 +226,10 @@ static void test_real_libc(void **state)
 
 static void print_sites(const char *lib)
 {
-	static const char *const funcs[] = { "malloc", "calloc", "realloc", "reallocarray", "free",
-					     "posix_memalign", "aligned_alloc", "memalign", "valloc",
-					     "pvalloc", "_Znwm", "_ZdlPv" };
+	static const char *const funcs[] = { "malloc",	      "calloc",	  "realloc",
+					     "reallocarray",  "free",	  "posix_memalign",
+					     "aligned_alloc", "memalign", "valloc",
+					     "pvalloc",	      "_Znwm",	  "_ZdlPv" };
 	struct probe_site s;
 	size_t i;
 	int err, found = 0;
@@ -241,7 +243,8 @@ static void print_sites(const char *lib)
 		found++;
 		print_message("  %-15s entry 0x%llx probe +%-2u %s%s%s\n", funcs[i],
 			      (unsigned long long)s.func_offset, s.skipped_bytes, s.reason,
-			      s.at_entry_fallback ? " [FALLBACK]" : "", s.tail_jump ? " [tail jump]" : "");
+			      s.at_entry_fallback ? " [FALLBACK]" : "",
+			      s.tail_jump ? " [tail jump]" : "");
 	}
 	assert_true(found >= 5);
 }

@@ -19,7 +19,10 @@
 #include "snapsock.h"
 
 static struct container_id web = {
-	.id = "0123456789abcdef", .runtime = "containerd", .pod = "web-0", .namespace = "shop",
+	.id = "0123456789abcdef",
+	.runtime = "containerd",
+	.pod = "web-0",
+	.namespace = "shop",
 	.name = "nginx",
 };
 

@@ -38,7 +38,7 @@ __attribute__((noinline)) static __u64 caller_function(int *call_line)
 {
 	__u64 ra;
 
-	ra = capture_return_address(); *call_line = __LINE__;
+	ra = (*call_line = __LINE__, capture_return_address()); /* one line: the call's */
 	asm volatile("" ::: "memory"); /* no tail call: the return lands here */
 	return ra;
 }
@@ -104,7 +104,8 @@ static void test_library_and_batch(void **state)
 	assert_true(page != MAP_FAILED);
 	addrs[0] = (__u64)(uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
 	addrs[1] = (__u64)(uintptr_t)&leaf_function + 1; /* taken as a return address */
-	addrs[2] = (__u64)(uintptr_t)page; /* anonymous code: no file */
+	/* anonymous code: no file */
+	addrs[2] = (__u64)(uintptr_t)page;
 	addrs[3] = 8;
 	assert_int_equal(symbolizer__resolve(s, getpid(), addrs, 4, out), 0);
 	for (i = 0; i < 4; i++)

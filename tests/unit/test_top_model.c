@@ -64,7 +64,8 @@ static struct snapshot *make_snapshot(const struct cg_spec *specs, size_t nr, do
 			s->procs[p].cgroup_id = cg->id;
 			/* the second process of each cgroup is the biggest */
 			s->procs[p].anon_rss_bytes = (k == 1 ? 100 : 10) * (k + 1);
-			snprintf(s->procs[p].comm, sizeof(s->procs[p].comm), "proc%d_%d", (int)i % 10, k % 10);
+			snprintf(s->procs[p].comm, sizeof(s->procs[p].comm), "proc%d_%d",
+				 (int)i % 10, k % 10);
 		}
 	}
 	s->nr_procs = p;
@@ -107,8 +108,8 @@ static const char *order(const struct top_model *m)
 	buf[0] = '\0';
 	for (i = 0; i < nr; i++)
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu", i ? " " : "",
-				rows[i].proc ? (unsigned long long)rows[i].proc->pid :
-					       (unsigned long long)rows[i].cg->id);
+				rows[i].proc ? (unsigned long long)rows[i].proc->pid
+					     : (unsigned long long)rows[i].cg->id);
 	return buf;
 }
 

@@ -178,8 +178,7 @@ static void test_hamed_rao_factor(void **state)
 		walk += 1000 * gaussian();
 		bv[i] = walk;
 	}
-	assert_true(trend_hamed_rao_factor(bt, bv, 60, trend_theil_sen(bt, bv, 60, pairs), hr) >
-		    3);
+	assert_true(trend_hamed_rao_factor(bt, bv, 60, trend_theil_sen(bt, bv, 60, pairs), hr) > 3);
 }
 
 /* ---- labelled series: window 300 s at 1 s unless said otherwise ---- */
@@ -289,9 +288,8 @@ static void test_warmup_then_plateau(void **state)
 	for (end = 120 + 80; end <= 600; end += 10) {
 		size_t start = end > 300 ? end - 300 : 0;
 
-		assert_int_equal(trend_assess(t + start, v + start, end - start, &params, scratch,
-					      &out),
-				 0);
+		assert_int_equal(
+			trend_assess(t + start, v + start, end - start, &params, scratch, &out), 0);
 		if (out.growing)
 			fail_msg("window ending at %zu s flagged as growing", end);
 	}

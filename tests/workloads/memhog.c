@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 			set_comm_hex(argv[i + 1]);
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: memhog [--base MIB] [--comm HEX] [--stop-after S] MODE [RATE_KIB]\n");
+		fprintf(stderr,
+			"usage: memhog [--base MIB] [--comm HEX] [--stop-after S] MODE [RATE_KIB]\n");
 		return 2;
 	}
 	mode = argv[i];
@@ -116,8 +117,8 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "anon-leak")) {
 			touch(must(malloc(step)), step);
 		} else if (!strcmp(mode, "mmap-grow")) {
-			touch(must(mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-					-1, 0)),
+			touch(must(mmap(NULL, step, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)),
 			      step);
 		} else if (!strcmp(mode, "brk-grow")) {
 			touch(must(sbrk((intptr_t)step)), step);

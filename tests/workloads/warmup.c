@@ -46,7 +46,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	start = now_s();
 	for (i = 1; now_s() - start < seconds; i++) {
-		char *p = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
 
 		if (p == MAP_FAILED) {
 			perror("warmup: mmap");
