@@ -21,14 +21,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "opts.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+#include "stop_signal.h"
 
 struct leaks_opts {
 	__u64 cgroup_id;
@@ -365,11 +358,11 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 
 int cmd_leaks(int argc, char **argv)
 {
+	static const int stop_signals[] = { SIGINT, SIGTERM };
 	struct leaks_opts o = {};
 	struct attr_opts ao = {};
 	struct alloc_filter filter = {};
 	struct attr_site *sites = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct attr *a = NULL;
 	struct json j;
 	__u64 start, deadline, now;
@@ -396,8 +389,7 @@ int cmd_leaks(int argc, char **argv)
 	ao.keep_exited = true;
 	if ((err = attr__open(&a, &ao)))
 		return 1;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
 
 	if (o.pid) {
 		filter.pid = o.pid;
@@ -416,7 +408,7 @@ int cmd_leaks(int argc, char **argv)
 
 	start = monotonic_ns();
 	deadline = start + (__u64)(o.duration_s * 1e9);
-	while (!stop_requested && (now = monotonic_ns()) < deadline) {
+	while (!*stop_signal__flag() && (now = monotonic_ns()) < deadline) {
 		int wait_ms = (deadline - now) / 1000000;
 
 		if (o.pid && !pid_alive(o.pid)) {

@@ -15,25 +15,15 @@
 #include "pipeline.h"
 #include "run_opts.h"
 #include "snapsock.h"
+#include "stop_signal.h"
 
-static volatile int stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* No SA_RESTART: a signal must cut the ring-buffer wait short. */
+/* SIGALRM is --duration; the stop cuts the ring-buffer wait short. */
 static void install_signal_handlers(void)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	static const int stop_signals[] = { SIGINT, SIGTERM, SIGALRM };
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL); /* --duration */
-	signal(SIGPIPE, SIG_IGN);      /* a closed stdout becomes -EIO, reported once */
+	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout becomes -EIO, reported once */
 }
 
 static int arm_duration(double duration_s)
@@ -180,7 +170,7 @@ int cmd_run(int argc, char **argv)
 	popts.escalate = !o.no_escalate;
 	popts.escalate_for_s = o.escalate_for_s;
 	popts.malloc_sample_bytes = o.malloc_sample_bytes;
-	popts.stop = &stop_requested;
+	popts.stop = stop_signal__flag();
 	popts.on_event = on_event;
 	popts.ctx = &rc;
 	err = cmd_check_privileges();

@@ -25,6 +25,7 @@
 #include "opts.h"
 #include "pipeline.h"
 #include "snapsock.h"
+#include "stop_signal.h"
 #include "top_model.h"
 #include "top_view.h"
 
@@ -184,23 +185,11 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 
 /* ---- signals: a flag, and the loop leaves ---- */
 
-static volatile int stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* No SA_RESTART: a signal must cut the wait short. */
 static void install_signal_handlers(void)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -440,7 +429,7 @@ static int run_plain(struct source *src, struct top_model *m, const struct top_o
 
 	json_init(&j);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (!stop_requested && (!o->iterations || frames < o->iterations)) {
+	while (!*stop_signal__flag() && (!o->iterations || frames < o->iterations)) {
 		timeout_ms = stall_ms(&cur, o);
 		err = receive(src, &next, timeout_ms);
 		if (err == -EINTR)
@@ -546,7 +535,7 @@ static int run_live(struct source *src, struct top_model *m, const struct top_op
 	l.header.source = src->desc;
 	l.header.events_per_s = -1;
 	top_view__draw(l.view, m, &l.header);
-	while (!stop_requested) {
+	while (!*stop_signal__flag()) {
 		struct pollfd fds[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = snapsock_client__fd(src->client), .events = POLLIN },

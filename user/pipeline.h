@@ -8,6 +8,7 @@
 #ifndef MEMOBS_PIPELINE_H
 #define MEMOBS_PIPELINE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <linux/types.h>
 #include "snapshot.h"
@@ -46,7 +47,7 @@ struct pipeline_opts {
 	double escalate_for_s;
 	__u64 malloc_sample_bytes; /* 0: the default */
 	/* Set by a signal handler: waits end early when it turns non-zero. */
-	volatile int *stop;
+	volatile sig_atomic_t *stop;
 	/* Called for each event as it happens; may be NULL. */
 	void (*on_event)(void *ctx, const struct pipeline_event *ev);
 	void *ctx;
