@@ -26,7 +26,11 @@ def uprobe_events():
 def test_escalation_reports_call_sites(cgroups, memobs):
     cg = cgroups.make("escalate")
     p = cg.spawn([workload("leak_here"), "--size", "65536", "--rate", str(MIB)])
-    m = memobs("run", "--window", "20", "--escalate-for", "8", "--no-socket")
+    # 64 KiB sampling: ~80 of the ~128 blocks leaked while escalated are sampled (~7%
+    # spread), so the malloc-vs-anon comparison below cannot fail by chance; at the
+    # default 512 KiB only ~15 would be, and 0.5x is ~2 sigma
+    m = memobs("run", "--window", "20", "--escalate-for", "8", "--malloc-sample-bytes", "65536",
+               "--no-socket")
     first = m.wait_for(is_leak(cg), 60)
     assert first is not None, m.stderr
     assert first["sites"] == []
