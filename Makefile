@@ -39,9 +39,9 @@ ATTR_UNITS := alloc_trace mm_trace
 BPF_OBJS := $(BUILD)/memobs_core.bpf.o $(BUILD)/memobs_attr.bpf.o
 SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
 
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/user/cli/main.o,$(USER_OBJS))
 LIB := $(BUILD)/libmemobs.a
 BIN := $(BUILD)/memobs
 
@@ -100,15 +100,16 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
 # Userspace
-$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)
+$(BUILD)/user/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/user/main.o $(LIB)
+$(BIN): $(BUILD)/user/cli/main.o $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -151,7 +152,7 @@ install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(prefix)/sbin/memobs
 
 format:
-	clang-format -i $(wildcard user/*.c user/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/workloads/*.c bench/*.c)
+	clang-format -i $(wildcard user/*/*.c user/*/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/workloads/*.c bench/*.c)
 
 # Regenerate the committed vmlinux.h from this machine's kernel.
 vmlinux:
@@ -160,4 +161,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "detector.h"
+#include "detect/detector.h"
 
 #define MIB (1024.0 * 1024.0)
 #define TARGET_CORE_SHARE 0.10

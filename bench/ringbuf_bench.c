@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "attr.h"
+#include "attribute/attr.h"
 #include "bench/ringbuf_producer.skel.h"
 
 struct producer {

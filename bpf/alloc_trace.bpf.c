@@ -403,7 +403,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 entry_sp)
 
 /*
  * Uprobe session (BPF_TRACE_UPROBE_SESSION, attached by a raw uprobe_multi
- * link: libbpf 1.1 knows neither; see user/uprobe_compat.h). The section
+ * link: libbpf 1.1 knows neither; see user/attribute/uprobe_compat.h). The section
  * name is plain "uprobe" so that libbpf 1.1 accepts it; userspace sets the
  * expected attach type before load.
  */

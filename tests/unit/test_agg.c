@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
-#include "agg.h"
-#include "u64map.h"
+#include "model/agg.h"
+#include "util/u64map.h"
 
 static struct memobs_task_rec leader(__u32 pid, __u64 cgroup, __u64 anon_pages, __u64 faults)
 {

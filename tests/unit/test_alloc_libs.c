@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "alloc_libs.h"
+#include "attribute/alloc_libs.h"
 
 static void test_parse_library_line(void **state)
 {

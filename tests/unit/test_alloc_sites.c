@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
-#include "alloc_sites.h"
+#include "model/alloc_sites.h"
 
 static struct alloc_sample sample(__u32 pid, __u64 addr, __u64 size, __u64 site, __u64 ts)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include "caps.h"
+#include "collect/caps.h"
 
 #define BIT(cap) (1ULL << (cap))
 #define CAP_DAC_READ_SEARCH 2

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "container.h"
-#include "json.h"
+#include "identity/container.h"
+#include "util/json.h"
 
 #define ID_A "4c01db0b339c7e4ab8f4d6cbd50cd5e0fbf9b1a0e0e7a0e8b5b9e8d3c1a2b3c4"
 #define ID_B "f2a1e9d7c3b5a4968778695a4b3c2d1e0f9e8d7c6b5a49382716059483726150"

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "detector.h"
-#include "json.h"
+#include "detect/detector.h"
+#include "util/json.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <string.h>
-#include "fmt.h"
+#include "util/fmt.h"
 
 static char buf[256];
 

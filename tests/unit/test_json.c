@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <string.h>
-#include "json.h"
+#include "util/json.h"
 
 static void test_hostile_strings_are_escaped(void **state)
 {

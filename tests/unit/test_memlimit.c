@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "memlimit.h"
+#include "identity/memlimit.h"
 
 static char tmp[256];
 

@@ -14,9 +14,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include "container.h"
-#include "metrics.h"
-#include "metrics_http.h"
+#include "identity/container.h"
+#include "output/metrics.h"
+#include "output/metrics_http.h"
 
 static struct container_id web = { .id = "4c01",
 				   .runtime = "containerd",

@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
-#include "opts.h"
-#include "run_opts.h"
+#include "cli/opts.h"
+#include "cli/run_opts.h"
 
 static void test_seconds(void **state)
 {

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "cgroup.h"
-#include "mountinfo.h"
-#include "procfs.h"
+#include "identity/cgroup.h"
+#include "util/mountinfo.h"
+#include "util/procfs.h"
 
 static void test_mountinfo_line(void **state)
 {

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include "container.h"
-#include "snapshot.h"
-#include "snapsock.h"
+#include "identity/container.h"
+#include "model/snapshot.h"
+#include "output/snapsock.h"
 
 static struct container_id web = {
 	.id = "0123456789abcdef",

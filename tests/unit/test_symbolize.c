@@ -13,7 +13,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include "symbolize.h"
+#include "attribute/symbolize.h"
 
 /* Built with -g (the Makefile's CFLAGS): file:line must come out. */
 static int leaf_line;

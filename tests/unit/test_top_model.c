@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "container.h"
-#include "snapshot.h"
-#include "top_model.h"
+#include "identity/container.h"
+#include "model/snapshot.h"
+#include "top/top_model.h"
 
 #define MiB (1024.0 * 1024)
 

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "trend.h"
+#include "detect/trend.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The attribution tier's lifecycle: loads memobs_attr.bpf.o, attaches the
+ * sampled malloc-family uprobes once per underlying file (host-wide) or per
+ * traced process (pid-filtered links: other processes carry no trap), picks
+ * up new processes and execs within a second, drains the sampled
+ * allocations into call sites, and detaches everything on close.
+ *
+ * Single-threaded: every call from the thread that owns the object. Call
+ * attr__poll() at least every 100 ms while tracing at high sample rates (or
+ * wait on attr__fd()), and at least once per second otherwise.
+ */
+#ifndef MEMOBS_ATTR_H
+#define MEMOBS_ATTR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "model/alloc_sites.h"
+#include "memobs.h"
+
+#define ATTR_DEFAULT_SAMPLE_BYTES (512 * 1024)
+
+struct attr;
+struct bpf_object;
+
+struct attr_opts {
+	__u64 sample_bytes;  /* mean bytes between samples; 0: default; 1: every allocation */
+	bool malloc;	     /* hook the malloc family */
+	bool malloc_all;     /* ... in every process (--malloc), else only those watched */
+	bool trace_mm;	     /* mmap/munmap/mremap/brk and page-fault hooks */
+	bool trace_mm_all;   /* ... for every cgroup (--trace-mm), else only those watched */
+	bool no_session;     /* use entry+return probes even where sessions exist */
+	bool keep_exited;    /* keep the samples of processes that exit (a report at
+				 * the end of `memobs leaks` shows what was outstanding) */
+	__u32 ringbuf_bytes; /* 0: 4 MiB */
+	__u32 max_live;	     /* sampled allocations outstanding; 0: MEMOBS_ATTR_MAX_LIVE */
+};
+
+/* A call site of sampled allocations outstanding. */
+struct attr_site {
+	struct alloc_site est;
+	const char *const *frames; /* innermost first, "func+0xoff (module) file:line";
+				    * owned by the attr object, valid until attr__close() */
+	size_t nr_frames;
+};
+
+/* A call site of raw address-space growth (trace_mm). */
+struct attr_mm_site {
+	__u64 cgroup_id;
+	__u32 pid; /* a process with counts here (the first met) */
+	enum memobs_mm_kind kind;
+	__u64 count;
+	__u64 bytes;
+	const char *const *frames;
+	size_t nr_frames;
+};
+
+struct attr_stats {
+	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
+	__u64 attach_failures;
+	__u64 files_attached;  /* host-wide: distinct underlying files hooked */
+	__u64 links;	       /* BPF links held now */
+	__u64 pids_traced;     /* processes with pid-filtered links now */
+	__u64 probes_at_entry; /* functions probed at the entry (no emulated site found) */
+	bool session;	       /* uprobe sessions in use */
+};
+
+/* Loads and attaches what opts asks for. Returns 0 or -errno (already reported). */
+int attr__open(struct attr **out, const struct attr_opts *opts);
+/* Detaches every link and unloads; NULL-safe. */
+void attr__close(struct attr *a);
+
+/* Traces the processes of a cgroup and its descendants (cgroup v2 id), now and as they come. */
+int attr__watch_cgroup(struct attr *a, __u64 cgroup_id);
+/* Stops: detaches their links and forgets their samples. */
+int attr__unwatch_cgroup(struct attr *a, __u64 cgroup_id);
+/* Traces one process. -ESRCH when it does not exist. */
+int attr__watch_pid(struct attr *a, int pid);
+int attr__unwatch_pid(struct attr *a, int pid);
+
+/*
+ * Drains the ring buffer, waiting up to timeout_ms for data; once a second
+ * also rescans for new processes, execs and exits. Returns records handled
+ * or -errno (-EINTR when a signal arrived).
+ */
+int attr__poll(struct attr *a, int timeout_ms);
+/* Readable when records wait (epoll fd): for callers with their own event loop. */
+int attr__fd(const struct attr *a);
+
+/*
+ * The call sites with the most estimated bytes outstanding among the
+ * samples passing f (NULL: all), at most n. *out is malloc'd (free()).
+ */
+int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, struct attr_site **out,
+		    size_t *nr);
+/* Estimated bytes outstanding in sampled allocations of a cgroup (0: all cgroups). */
+__u64 attr__cgroup_outstanding_bytes(struct attr *a, __u64 cgroup_id);
+/* mm sites by bytes (faults: by count), filtered like samples. *out is malloc'd. */
+int attr__top_mm_sites(struct attr *a, const struct alloc_filter *f, size_t n,
+		       struct attr_mm_site **out, size_t *nr);
+
+__u64 attr__attach_failures(const struct attr *a);
+void attr__stats(struct attr *a, struct attr_stats *out);
+__u64 attr__sample_bytes(const struct attr *a);
+/* The loaded BPF object: for benchmarks that feed its maps from a stand-in producer. */
+struct bpf_object *attr__bpf_object(const struct attr *a);
+
+const char *attr_mm_kind__str(enum memobs_mm_kind kind);
+
+#endif /* MEMOBS_ATTR_H */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `memobs check`: every kernel feature, hook and privilege memobs needs, ok or missing. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include "collect/caps.h"
+#include "cli/cmd.h"
+#include "collect/features.h"
+#include "collect/loader.h"
+#include "util/log.h"
+#include "util/mountinfo.h"
+#include "pipeline/pipeline.h"
+
+int cmd_check_privileges(void)
+{
+	const char *missing = NULL, *optional;
+	int err = caps__check(&missing);
+
+	if (err == -EPERM) {
+		p_err("missing capability %s (memobs needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN "
+		      "on kernels before 5.8; run as root or grant it)",
+		      missing);
+		return err;
+	}
+	if (err) {
+		p_err("failed to read this process's capabilities: %s", strerror(-err));
+		return err;
+	}
+	optional = caps__check_optional();
+	if (optional)
+		p_warn("missing capability %s: allocation attribution cannot read other processes' "
+		       "maps and files",
+		       optional);
+	return 0;
+}
+
+static void kernel_release(char *buf, size_t size)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(buf, size, "unknown");
+	else
+		snprintf(buf, size, "%s", u.release);
+}
+
+void log_startup_line(const struct pipeline *p)
+{
+	const struct features *f = pipeline__features(p);
+	char release[128];
+
+	kernel_release(release, sizeof(release));
+	p_info("memobs %s started: kernel %s; sampler iter/task; exec/exit %s; oom %s; uprobe sessions %s",
+	       MEMOBS_VERSION, release, f->tp_btf_exec && f->tp_btf_exit ? "tp_btf" : "partial",
+	       f->oom_tp_task	  ? "tp_btf/mark_victim"
+	       : f->oom_tp_exists ? "tracepoint/oom/mark_victim"
+				  : "none",
+	       f->uprobe_session ? "yes" : "no");
+}
+
+struct check_row {
+	const char *name;
+	bool ok;
+	bool required; /* the always-on tier cannot run without it */
+	const char *detail;
+};
+
+static bool print_rows(const struct check_row *rows, size_t n)
+{
+	bool core_ok = true;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		printf("%-8s %-22s %s\n",
+		       rows[i].ok	  ? "ok"
+		       : rows[i].required ? "MISSING"
+					  : "absent",
+		       rows[i].name, rows[i].detail);
+		if (!rows[i].ok && rows[i].required)
+			core_ok = false;
+	}
+	return core_ok;
+}
+
+/* The real test: load and attach the always-on tier, then detach it. */
+static bool try_load(const struct features *f)
+{
+	struct loader_opts opts = { .features = f, .ringbuf_bytes = 4096 * 64 };
+	struct loader *l = NULL;
+	int err;
+
+	err = loader__open(&l, &opts);
+	loader__close(l);
+	return err == 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct mounts m;
+	struct features f;
+	char tracefs_detail[PATH_MAX + 64], cgroup_detail[PATH_MAX + 64];
+	char caps_detail[128], ptrace_detail[128];
+	const char *missing_cap = NULL, *optional_cap;
+	bool core_ok, loaded;
+	int err, caps_err;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		puts("usage: memobs check\n"
+		     "Prints each kernel feature, hook and privilege memobs needs, ok or missing with the\n"
+		     "reason. Exits 1 if the always-on tier cannot run here.");
+		return 0;
+	}
+	if (argc > 1) {
+		p_err("check: unexpected argument '%s' (see 'memobs check --help')", argv[1]);
+		return 2;
+	}
+	err = mounts__discover(&m, "/proc/self/mountinfo");
+	if (err) {
+		p_err("failed to read '/proc/self/mountinfo': %s", strerror(-err));
+		return 1;
+	}
+	features__probe(&f, &m);
+	caps_err = caps__check(&missing_cap);
+	snprintf(caps_detail, sizeof(caps_detail), "%s",
+		 caps_err ? (missing_cap ? missing_cap : "capget failed")
+			  : "CAP_BPF, CAP_PERFMON (or CAP_SYS_ADMIN) in the effective set");
+	optional_cap = caps__check_optional();
+	snprintf(ptrace_detail, sizeof(ptrace_detail), "%s",
+		 optional_cap ? "missing: allocation attribution cannot read other processes' maps"
+			      : "read other processes' maps and files (attribution tier)");
+	snprintf(cgroup_detail, sizeof(cgroup_detail), "%s (memory controller on %s)",
+		 m.cgroup2[0] ? m.cgroup2 : "not mounted",
+		 m.memcg_on_v2	 ? "v2"
+		 : m.memcg_v1[0] ? "v1"
+				 : "neither");
+	snprintf(tracefs_detail, sizeof(tracefs_detail), "%s",
+		 m.tracefs[0]
+			 ? m.tracefs
+			 : "not mounted: needed by the attribution tier's syscall tracepoints");
+
+	{
+		const struct check_row rows[] = {
+			{ "capabilities", caps_err == 0, true, caps_detail },
+			{ "CAP_SYS_PTRACE", optional_cap == NULL, false, ptrace_detail },
+			{ "bpf()", f.bpf_syscall, true,
+			  f.bpf_syscall
+				  ? "bpf() usable"
+				  : "bpf() refused: needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN" },
+			{ "btf", f.btf, true, "/sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" },
+			{ "ringbuf", f.ringbuf, true, "BPF_MAP_TYPE_RINGBUF (Linux 5.8+)" },
+			{ "iter/task", f.task_iter, true,
+			  "BPF task iterator: the always-on sampler" },
+			{ "cgroup2", f.cgroup2, true, cgroup_detail },
+			{ "tp_btf/exec", f.tp_btf_exec, false, "sched_process_exec: exec events" },
+			{ "tp_btf/exit", f.tp_btf_exit, false, "sched_process_exit: exit events" },
+			{ "oom:mark_victim", f.oom_tp_exists, false,
+			  f.oom_tp_task ? "tp_btf (passes the victim task, 6.8+)"
+					: "classic tracepoint (needs tracefs)" },
+			{ "tracefs", f.tracefs, false, tracefs_detail },
+			{ "uprobes", f.uprobes, false,
+			  "uprobe PMU: allocation tracing (attribution tier)" },
+			{ "uprobe sessions", f.uprobe_session, false,
+			  "kfunc bpf_session_is_return (6.13+): return probes only on sampled calls" },
+		};
+
+		core_ok = print_rows(rows, sizeof(rows) / sizeof(rows[0]));
+	}
+	loaded = core_ok && try_load(&f);
+	printf("%-8s %-22s %s\n", loaded ? "ok" : "MISSING", "load+attach",
+	       loaded ? "the always-on tier loads and attaches here"
+		      : "the always-on tier did not load (see the messages above)");
+	return loaded ? 0 : 1;
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "detect/detector.h"
+#include "output/metrics_http.h"
+#include "cli/opts.h"
+#include "cli/run_opts.h"
+#include "output/snapsock.h"
+
+#define MAX_INTERVAL_S 3600.0
+#define MAX_DURATION_S (365.0 * 86400)
+#define MAX_WINDOW_S (7.0 * 86400)
+
+enum {
+	OPT_INTERVAL = 256,
+	OPT_DURATION,
+	OPT_SNAPSHOTS,
+	OPT_WINDOW,
+	OPT_MIN_GROWTH,
+	OPT_NO_DETECT,
+	OPT_RINGBUF_SIZE,
+	OPT_STATS_INTERVAL,
+	OPT_PODS_DIR,
+	OPT_SOCKET,
+	OPT_NO_SOCKET,
+	OPT_METRICS,
+	OPT_METRICS_MAX_CGROUPS,
+	OPT_MALLOC,
+	OPT_TRACE_MM,
+	OPT_MALLOC_SAMPLE_BYTES,
+	OPT_ESCALATE_FOR,
+	OPT_NO_ESCALATE,
+};
+
+static const struct option long_options[] = {
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "snapshots", no_argument, NULL, OPT_SNAPSHOTS },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "min-growth", required_argument, NULL, OPT_MIN_GROWTH },
+	{ "no-detect", no_argument, NULL, OPT_NO_DETECT },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF_SIZE },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "pods-dir", required_argument, NULL, OPT_PODS_DIR },
+	{ "malloc", no_argument, NULL, OPT_MALLOC },
+	{ "trace-mm", no_argument, NULL, OPT_TRACE_MM },
+	{ "malloc-sample-bytes", required_argument, NULL, OPT_MALLOC_SAMPLE_BYTES },
+	{ "escalate-for", required_argument, NULL, OPT_ESCALATE_FOR },
+	{ "no-escalate", no_argument, NULL, OPT_NO_ESCALATE },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+void run_opts__usage(FILE *out)
+{
+	fputs("usage: memobs run [options]\n"
+	      "Samples every cgroup's memory once per interval and reports JSON lines on stdout:\n"
+	      "leak alerts, OOM kills, stats, and with --snapshots a sample per cgroup.\n"
+	      "\n"
+	      "  --interval S         sampling period in seconds (default 1; 0.5, 30s, 5m accepted)\n"
+	      "  --duration S         exit 0 after S seconds (default: until SIGINT/SIGTERM)\n"
+	      "  --snapshots          print a 'sample' line per cgroup per interval\n"
+	      "  --window S           leak detector window (default 300)\n"
+	      "  --min-growth BYTES   smallest growth per second called a leak (default 32K)\n"
+	      "  --no-detect          do not run the leak detector\n"
+	      "  --escalate-for S     trace a suspect's allocations this long, then report its\n"
+	      "                       call sites in a second leak line (default 60)\n"
+	      "  --no-escalate        do not trace suspects' allocations\n"
+	      "  --malloc             trace every process's allocations (sampled), always\n"
+	      "  --malloc-sample-bytes N  mean bytes between sampled allocations (default 512K;\n"
+	      "                       1: every allocation)\n"
+	      "  --trace-mm           count mmap/munmap/mremap/brk and page faults by call site,\n"
+	      "                       host-wide\n"
+	      "  --ringbuf-size BYTES ring buffer for lifecycle events (power of 2, default 256K)\n"
+	      "  --stats-interval S   how often to print a 'stats' line (default 60)\n"
+	      "  --pods-dir DIR       the kubelet's pod logs, for pod and container names\n"
+	      "                       (default /var/log/pods)\n"
+	      "  --socket PATH        serve snapshots to 'memobs top' here, mode 0600\n"
+	      "                       (default " SNAPSOCK_DEFAULT_PATH ")\n"
+	      "  --no-socket          serve no snapshots\n"
+	      "  --metrics ADDR:PORT  serve Prometheus /metrics and /healthz (e.g. 127.0.0.1:9464)\n"
+	      "  --metrics-max-cgroups N  cgroups exported at most (default 5000)\n"
+	      "  -v, --verbose        more diagnostics on stderr (repeat for debug)\n"
+	      "  -h, --help           this text\n",
+	      out);
+}
+
+static int bad_value(char *err, size_t size, const char *opt, const char *value, const char *want)
+{
+	snprintf(err, size, "invalid value '%s' for --%s: expected %s", value, opt, want);
+	return -EINVAL;
+}
+
+static bool is_power_of_2(__u64 v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* The detector knows what it can work with (a window of enough samples). */
+static int check_detector_opts(const struct run_opts *o, char *err, size_t err_size)
+{
+	struct detector_opts dopts;
+
+	detector_opts__default(&dopts);
+	dopts.window_s = o->window_s;
+	dopts.interval_s = o->interval_s;
+	dopts.min_growth_bytes_per_s = o->min_growth_bytes_per_s;
+	return detector_opts__check(&dopts, err, err_size) ? -EINVAL : 0;
+}
+
+int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t err_size)
+{
+	bool no_socket = false;
+	__u64 bytes;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1;
+	o->window_s = 300;
+	o->min_growth_bytes_per_s = 32 * 1024;
+	o->stats_every_s = 60;
+	o->socket_path = SNAPSOCK_DEFAULT_PATH;
+	o->escalate_for_s = 60;
+
+	optind = 0; /* glibc: a full re-initialisation, so that parsing can be repeated */
+	opterr = 0; /* our own messages */
+	while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+		switch (c) {
+		case OPT_INTERVAL:
+			if (parse_seconds(optarg, MAX_INTERVAL_S, &o->interval_s))
+				return bad_value(err, err_size, "interval", optarg,
+						 "seconds > 0 and <= 3600 (e.g. 1, 0.5, 30s)");
+			break;
+		case OPT_DURATION:
+			if (parse_seconds(optarg, MAX_DURATION_S, &o->duration_s))
+				return bad_value(err, err_size, "duration", optarg,
+						 "seconds > 0 (e.g. 60, 5m)");
+			break;
+		case OPT_WINDOW:
+			if (parse_seconds(optarg, MAX_WINDOW_S, &o->window_s))
+				return bad_value(err, err_size, "window", optarg,
+						 "seconds > 0 (e.g. 300, 5m)");
+			break;
+		case OPT_MIN_GROWTH:
+			if (parse_bytes(optarg, &bytes) || !bytes)
+				return bad_value(err, err_size, "min-growth", optarg,
+						 "bytes per second > 0 (e.g. 32K, 1M)");
+			o->min_growth_bytes_per_s = (double)bytes;
+			break;
+		case OPT_RINGBUF_SIZE:
+			if (parse_bytes(optarg, &bytes) || !is_power_of_2(bytes) || bytes < 4096 ||
+			    bytes > (1ULL << 30))
+				return bad_value(err, err_size, "ringbuf-size", optarg,
+						 "a power of 2 from 4K to 1G");
+			o->ringbuf_bytes = (__u32)bytes;
+			break;
+		case OPT_STATS_INTERVAL:
+			if (parse_seconds(optarg, MAX_DURATION_S, &o->stats_every_s))
+				return bad_value(err, err_size, "stats-interval", optarg,
+						 "seconds > 0");
+			break;
+		case OPT_PODS_DIR:
+			o->pods_dir = optarg;
+			break;
+		case OPT_SOCKET:
+			if (!optarg[0])
+				return bad_value(err, err_size, "socket", optarg, "a path");
+			o->socket_path = optarg;
+			break;
+		case OPT_NO_SOCKET:
+			o->socket_path = NULL;
+			no_socket = true;
+			break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (metrics_addr__parse(optarg, &ss, &len))
+				return bad_value(err, err_size, "metrics", optarg,
+						 "ADDR:PORT or [V6ADDR]:PORT, numeric");
+			o->metrics_addr = optarg;
+			break;
+		}
+		case OPT_METRICS_MAX_CGROUPS:
+			if (parse_u64(optarg, 1, 1000000, &bytes))
+				return bad_value(err, err_size, "metrics-max-cgroups", optarg,
+						 "a whole number from 1 to 1000000");
+			o->metrics_max_cgroups = (unsigned int)bytes;
+			break;
+		case OPT_MALLOC:
+			o->malloc_all = true;
+			break;
+		case OPT_TRACE_MM:
+			o->trace_mm_all = true;
+			break;
+		case OPT_NO_ESCALATE:
+			o->no_escalate = true;
+			break;
+		case OPT_ESCALATE_FOR:
+			if (parse_seconds(optarg, MAX_DURATION_S, &o->escalate_for_s))
+				return bad_value(err, err_size, "escalate-for", optarg,
+						 "seconds > 0 (e.g. 60, 2m)");
+			break;
+		case OPT_MALLOC_SAMPLE_BYTES:
+			if (parse_bytes(optarg, &bytes) || !bytes || bytes > (1ULL << 40))
+				return bad_value(err, err_size, "malloc-sample-bytes", optarg,
+						 "bytes from 1 to 1T (e.g. 512K, 1)");
+			o->malloc_sample_bytes = bytes;
+			break;
+		case OPT_SNAPSHOTS:
+			o->snapshots = true;
+			break;
+		case OPT_NO_DETECT:
+			o->no_detect = true;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'h':
+			return RUN_PARSE_HELP;
+		case ':':
+			snprintf(err, err_size, "option '%s' needs a value", name);
+			return -EINVAL;
+		default:
+			snprintf(err, err_size, "unknown option '%s'", name);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (no_socket)
+		o->socket_path = NULL;
+	return check_detector_opts(o, err, err_size);
+}

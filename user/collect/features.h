@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What this kernel offers, probed before anything loads: a hook the kernel
+ * lacks is disabled with a message naming the feature, never a crash.
+ */
+#ifndef MEMOBS_FEATURES_H
+#define MEMOBS_FEATURES_H
+
+#include <stdbool.h>
+#include "util/mountinfo.h"
+
+struct features {
+	bool btf;	     /* /sys/kernel/btf/vmlinux: CO-RE needs it */
+	bool bpf_syscall;    /* bpf() answers (privilege and kernel support) */
+	bool ringbuf;	     /* BPF_MAP_TYPE_RINGBUF (5.8+) */
+	bool task_iter;	     /* iter/task programs (struct bpf_iter__task in BTF) */
+	bool tp_btf_exec;    /* BTF tracepoint sched_process_exec */
+	bool tp_btf_exit;    /* BTF tracepoint sched_process_exit */
+	bool oom_tp_task;    /* mark_victim passes the task (6.8+) */
+	bool oom_tp_exists;  /* the oom:mark_victim tracepoint exists at all */
+	bool tracefs;	     /* mounted (classic tracepoints need it) */
+	bool uprobes;	     /* the uprobe PMU is registered */
+	bool uprobe_session; /* kfunc bpf_session_is_return (6.13+) */
+	bool cgroup2;	     /* a cgroup2 mount was found */
+};
+
+/* Probes everything; never fails, absent features are false. */
+void features__probe(struct features *f, const struct mounts *m);
+
+#endif /* MEMOBS_FEATURES_H */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include "identity/container.h"
+#include "util/json.h"
+#include "output/metrics.h"
+#include "util/procfs.h"
+
+int metrics_self__read_process(struct metrics_self *self)
+{
+	struct rusage ru;
+	unsigned long long size_pages, rss_pages;
+	char *statm = NULL;
+	int err;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -errno;
+	self->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+			    ru.ru_stime.tv_usec / 1e6;
+	err = read_small_file("/proc/self/statm", &statm);
+	if (err)
+		return err;
+	if (sscanf(statm, "%llu %llu", &size_pages, &rss_pages) == 2)
+		self->rss_bytes = rss_pages * (__u64)sysconf(_SC_PAGESIZE);
+	else
+		err = -EINVAL;
+	free(statm);
+	return err;
+}
+
+/*
+ * A label value: the format escapes backslash, quote and newline; the value
+ * must be UTF-8, so each invalid byte becomes U+FFFD; other control characters
+ * become '?' so that no log pipeline or terminal interprets them.
+ */
+static void put_label_value(FILE *f, const char *value)
+{
+	const unsigned char *s = (const unsigned char *)(value ?: "");
+	size_t n = strlen((const char *)s), len;
+
+	while (n) {
+		if (*s == '\\' || *s == '"') {
+			fputc('\\', f);
+			fputc(*s, f);
+		} else if (*s == '\n') {
+			fputs("\\n", f);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fputc('?', f);
+		} else if ((len = json_utf8_seq_len(s, n)) == 0) {
+			fputs("\xef\xbf\xbd", f);
+		} else {
+			fwrite(s, 1, len, f);
+			s += len;
+			n -= len;
+			continue;
+		}
+		s++;
+		n--;
+	}
+}
+
+struct family {
+	const char *name;
+	const char *type; /* "gauge" or "counter" */
+	const char *help;
+};
+
+static void put_header(FILE *f, const struct family *fam)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
+}
+
+/* The shortest decimal that reads back as v: 0.1 rather than 0.10000000000000001. */
+static const char *shortest_double(char *buf, size_t size, double v)
+{
+	int precision;
+
+	for (precision = 15; precision < 17; precision++) {
+		snprintf(buf, size, "%.*g", precision, v);
+		if (strtod(buf, NULL) == v)
+			return buf;
+	}
+	snprintf(buf, size, "%.17g", v);
+	return buf;
+}
+
+static void put_double(FILE *f, double v)
+{
+	char buf[32];
+
+	if (isnan(v))
+		fputs("NaN", f);
+	else if (isinf(v))
+		fputs(v > 0 ? "+Inf" : "-Inf", f);
+	else
+		fputs(shortest_double(buf, sizeof(buf), v), f);
+}
+
+static void put_labels(FILE *f, const struct cgroup_stat *cg)
+{
+	const struct container_id *c = cg->container;
+
+	fputs("{cgroup=\"", f);
+	put_label_value(f, cg->path ?: "");
+	fputs("\",container=\"", f);
+	put_label_value(f, c ? c->name : NULL);
+	fputs("\",pod=\"", f);
+	put_label_value(f, c ? c->pod : NULL);
+	fputs("\",namespace=\"", f);
+	put_label_value(f, c ? c->namespace : NULL);
+	fputs("\"}", f);
+}
+
+enum cgroup_metric {
+	CG_ANON_RSS,
+	CG_HEAP,
+	CG_MMAP,
+	CG_FAULTS,
+	CG_GROWTH,
+	CG_LEAK,
+	CG_TIME_TO_LIMIT,
+	CG_LIMIT,
+	CG_OOM_KILLS,
+	CG_NR,
+};
+
+static const struct family cgroup_families[CG_NR] = {
+	[CG_ANON_RSS] = { "memobs_cgroup_anon_rss_bytes", "gauge",
+			  "Anonymous resident memory of the cgroup's processes." },
+	[CG_HEAP] = { "memobs_cgroup_heap_bytes", "gauge",
+		      "Heap (brk) size summed over the cgroup's processes." },
+	[CG_MMAP] = { "memobs_cgroup_mmap_bytes", "gauge",
+		      "Private writable mappings other than the heap, summed over the cgroup's "
+		      "processes." },
+	[CG_FAULTS] = { "memobs_cgroup_page_faults_total", "counter",
+			"Page faults of the cgroup's processes since memobs started." },
+	[CG_GROWTH] = { "memobs_cgroup_anon_rss_growth_bytes_per_second", "gauge",
+			"Trend of anonymous RSS over the detector window." },
+	[CG_LEAK] = { "memobs_cgroup_leak_suspected", "gauge",
+		      "1 while the detector suspects a leak in the cgroup, else 0." },
+	[CG_TIME_TO_LIMIT] = { "memobs_cgroup_time_to_limit_seconds", "gauge",
+			       "Projected time until the memory limit at the current growth; "
+			       "absent when unknown." },
+	[CG_LIMIT] = { "memobs_cgroup_memory_limit_bytes", "gauge",
+		       "Smallest effective memory limit of the cgroup; absent when unlimited." },
+	[CG_OOM_KILLS] = { "memobs_cgroup_oom_kills_total", "counter",
+			   "OOM kills of the cgroup's processes since memobs started." },
+};
+
+/* The value of one metric of one cgroup; false when it has none (unknown). */
+static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, double *v)
+{
+	switch (m) {
+	case CG_ANON_RSS:
+		*v = cg->anon_rss_bytes;
+		return true;
+	case CG_HEAP:
+		*v = cg->heap_bytes;
+		return true;
+	case CG_MMAP:
+		*v = cg->mmap_bytes;
+		return true;
+	case CG_FAULTS:
+		*v = cg->page_faults_total;
+		return true;
+	case CG_GROWTH:
+		*v = cg->growth_bytes_per_s;
+		return isfinite(*v);
+	case CG_LEAK:
+		*v = cg->leak_state == LEAK_SUSPECTED;
+		return true;
+	case CG_TIME_TO_LIMIT:
+		*v = cg->time_to_limit_s;
+		return isfinite(*v) && *v >= 0;
+	case CG_LIMIT:
+		*v = cg->limit_bytes;
+		return cg->limit_bytes != 0;
+	case CG_OOM_KILLS:
+		*v = cg->oom_kills_total;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Integers print exactly; a double carries 53 bits, enough below 8 PiB. */
+static void put_value(FILE *f, const struct cgroup_stat *cg, enum cgroup_metric m, double v)
+{
+	switch (m) {
+	case CG_ANON_RSS:
+		fprintf(f, "%llu", (unsigned long long)cg->anon_rss_bytes);
+		break;
+	case CG_HEAP:
+		fprintf(f, "%llu", (unsigned long long)cg->heap_bytes);
+		break;
+	case CG_MMAP:
+		fprintf(f, "%llu", (unsigned long long)cg->mmap_bytes);
+		break;
+	case CG_FAULTS:
+		fprintf(f, "%llu", (unsigned long long)cg->page_faults_total);
+		break;
+	case CG_LIMIT:
+		fprintf(f, "%llu", (unsigned long long)cg->limit_bytes);
+		break;
+	case CG_OOM_KILLS:
+		fprintf(f, "%llu", (unsigned long long)cg->oom_kills_total);
+		break;
+	default:
+		put_double(f, v);
+	}
+}
+
+static const struct snapshot *sort_snap;
+
+/* Most anonymous RSS first; ties by id, so the choice is stable. */
+static int by_anon_rss_desc(const void *a, const void *b)
+{
+	const struct cgroup_stat *x = &sort_snap->cgroups[*(const size_t *)a];
+	const struct cgroup_stat *y = &sort_snap->cgroups[*(const size_t *)b];
+
+	if (x->anon_rss_bytes != y->anon_rss_bytes)
+		return x->anon_rss_bytes > y->anon_rss_bytes ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Which cgroups to export: all, or the max_cgroups largest. NULL: all. */
+static int choose_cgroups(const struct snapshot *snap, size_t max, bool **chosen)
+{
+	size_t *order, i;
+
+	*chosen = NULL;
+	if (snap->nr_cgroups <= max)
+		return 0;
+	order = malloc(snap->nr_cgroups * sizeof(*order));
+	*chosen = calloc(snap->nr_cgroups, sizeof(**chosen));
+	if (!order || !*chosen) {
+		free(order);
+		free(*chosen);
+		*chosen = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < snap->nr_cgroups; i++)
+		order[i] = i;
+	/* qsort has no context argument in C11: renders are not concurrent */
+	sort_snap = snap;
+	qsort(order, snap->nr_cgroups, sizeof(*order), by_anon_rss_desc);
+	for (i = 0; i < max; i++)
+		(*chosen)[order[i]] = true;
+	free(order);
+	return 0;
+}
+
+static void put_cgroups(FILE *f, const struct snapshot *snap, const bool *chosen)
+{
+	enum cgroup_metric m;
+	bool header;
+	size_t i;
+	double v;
+
+	for (m = 0; m < CG_NR; m++) {
+		header = false;
+		for (i = 0; i < snap->nr_cgroups; i++) {
+			const struct cgroup_stat *cg = &snap->cgroups[i];
+
+			if ((chosen && !chosen[i]) || !cgroup_value(cg, m, &v))
+				continue;
+			if (!header)
+				put_header(f, &cgroup_families[m]);
+			header = true;
+			fputs(cgroup_families[m].name, f);
+			put_labels(f, cg);
+			fputc(' ', f);
+			put_value(f, cg, m, v);
+			fputc('\n', f);
+		}
+	}
+}
+
+static void put_scalar(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	const struct family fam = { name, type, help };
+
+	put_header(f, &fam);
+	fputs(name, f);
+	fputc(' ', f);
+	put_double(f, v);
+	fputc('\n', f);
+}
+
+static void put_self(FILE *f, const struct snapshot *snap, const struct metrics_self *self,
+		     size_t exported, size_t not_exported)
+{
+	fputs("# HELP memobs_build_info The running memobs version.\n"
+	      "# TYPE memobs_build_info gauge\n"
+	      "memobs_build_info{version=\"" MEMOBS_VERSION "\"} 1\n",
+	      f);
+	put_scalar(f, "memobs_events_total", "counter", "Records the BPF programs submitted.",
+		   self->events);
+	put_scalar(f, "memobs_ringbuf_drops_total", "counter",
+		   "Records lost because the ring buffer was full.", self->ringbuf_drops);
+	put_scalar(f, "memobs_map_full_total", "counter",
+		   "BPF map updates that failed for lack of room.", self->map_full);
+	put_scalar(f, "memobs_attach_failures_total", "counter", "Probes that failed to attach.",
+		   self->attach_failures);
+	put_scalar(f, "memobs_cgroups_exported", "gauge", "Cgroups with series in this exposition.",
+		   exported);
+	put_scalar(f, "memobs_cgroups_not_exported", "gauge",
+		   "Cgroups of the latest pass left out by the cardinality cap.", not_exported);
+	if (snap)
+		put_scalar(f, "memobs_last_pass_timestamp_seconds", "gauge",
+			   "Wall clock of the sampler pass these figures come from.",
+			   snap->ts_ms / 1000.0);
+	/* the names every Prometheus client library uses for its own process */
+	put_scalar(f, "process_cpu_seconds_total", "counter",
+		   "User and system CPU time spent by memobs.", self->cpu_seconds);
+	put_scalar(f, "process_resident_memory_bytes", "gauge", "Resident memory of memobs.",
+		   self->rss_bytes);
+	if (self->start_time_s)
+		put_scalar(f, "process_start_time_seconds", "gauge",
+			   "Start time of memobs since the epoch.", self->start_time_s);
+}
+
+int metrics__render(const struct snapshot *snap, const struct metrics_self *self,
+		    unsigned int max_cgroups, char **text, size_t *len)
+{
+	size_t max = max_cgroups ?: METRICS_DEFAULT_MAX_CGROUPS, exported = 0;
+	bool *chosen = NULL;
+	FILE *f;
+	int err;
+
+	*text = NULL;
+	*len = 0;
+	if (snap) {
+		err = choose_cgroups(snap, max, &chosen);
+		if (err)
+			return err;
+		exported = snap->nr_cgroups < max ? snap->nr_cgroups : max;
+	}
+	f = open_memstream(text, len);
+	if (!f) {
+		free(chosen);
+		return -ENOMEM;
+	}
+	if (snap)
+		put_cgroups(f, snap, chosen);
+	put_self(f, snap, self, exported, snap ? snap->nr_cgroups - exported : 0);
+	err = ferror(f) ? -ENOMEM : 0;
+	if (fclose(f))
+		err = -ENOMEM;
+	free(chosen);
+	if (err) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
+	return err;
+}
