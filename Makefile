@@ -55,7 +55,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 .DELETE_ON_ERROR:
 # generated BPF objects and skeletons are kept, not deleted as intermediates
 .SECONDARY: $(SKELS) $(BPF_OBJS) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS) $(ATTR_UNITS))
-.PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux
+.PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux check-layers
 
 all: $(BIN)
 
@@ -75,6 +75,10 @@ e2e-test: all $(WORKLOAD_BINS)
 	$(Q)scripts/run-tests.sh --e2e-only $(BUILD) $(PYTHON)
 
 workloads: $(WORKLOAD_BINS)
+
+# Which folder of user/ may include which (docs/architecture.md).
+check-layers:
+	$(Q)scripts/check-layers.sh
 
 bench: all $(WORKLOAD_BINS) $(BENCH_BINS)
 	$(Q)bench/run.sh $(BUILD)

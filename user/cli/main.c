@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cmd.h"
+#include "collect/libbpf_log.h"
 #include "util/log.h"
 
 struct command {
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 	int arg = 1;
 
 	log_level = LOG_INFO;
-	log_install_libbpf_printer();
+	libbpf_log__install();
 	while (arg < argc && !strcmp(argv[arg], "-v")) {
 		log_level++;
 		arg++;

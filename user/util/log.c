@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdio.h>
-#include <bpf/libbpf.h>
 #include "util/log.h"
 
 enum log_level log_level = LOG_WARN;
@@ -24,19 +23,4 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* libbpf is chatty and its warnings repeat what we report ourselves. */
-	if (log_level < LOG_DEBUG)
-		return 0;
-	(void)level;
-	fputs("libbpf: ", stderr);
-	return vfprintf(stderr, fmt, ap);
-}
-
-void log_install_libbpf_printer(void)
-{
-	libbpf_set_print(libbpf_print);
 }

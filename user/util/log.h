@@ -26,7 +26,4 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
-/* libbpf's own messages go through here, at debug level unless they are warnings. */
-void log_install_libbpf_printer(void);
-
 #endif /* MEMOBS_LOG_H */
