@@ -65,7 +65,7 @@ deps:
 run: deps all
 	$(BIN) run $(RUN_ARGS)
 
-test: deps all $(UNIT_BINS) $(WORKLOAD_BINS)
+test: deps check-layers all $(UNIT_BINS) $(WORKLOAD_BINS)
 	$(Q)scripts/run-tests.sh $(BUILD) $(PYTHON)
 
 unit-test: $(UNIT_BINS)

@@ -119,12 +119,12 @@ static void world_step(struct world *w, size_t t)
 		default:
 			v = base + noise;
 		}
-		w->cgroups[i].anon_rss_bytes = (__u64)v;
-		w->cgroups[i].heap_bytes = (__u64)(v / 4);
-		w->cgroups[i].mmap_bytes = (__u64)(v / 2);
-		w->procs[i].anon_rss_bytes = w->cgroups[i].anon_rss_bytes;
-		w->procs[i].heap_bytes = w->cgroups[i].heap_bytes;
-		w->procs[i].mmap_bytes = w->cgroups[i].mmap_bytes;
+		w->cgroups[i].mem.anon_rss_bytes = (__u64)v;
+		w->cgroups[i].mem.heap_bytes = (__u64)(v / 4);
+		w->cgroups[i].mem.mmap_bytes = (__u64)(v / 2);
+		w->procs[i].mem.anon_rss_bytes = w->cgroups[i].mem.anon_rss_bytes;
+		w->procs[i].mem.heap_bytes = w->cgroups[i].mem.heap_bytes;
+		w->procs[i].mem.mmap_bytes = w->cgroups[i].mem.mmap_bytes;
 	}
 	w->snap.mono_ns = (__u64)t * 1000000000ULL;
 	w->snap.ts_ms = 1700000000000ULL + t * 1000;
@@ -144,9 +144,9 @@ static void baseline_step(struct baseline *b, const struct world *w, size_t t)
 	for (size_t s = 0; s < b->nr_series; s++) {
 		const struct cgroup_stat *cs = &w->cgroups[s / 3];
 		double *ring = b->ring + s * b->window, t_mean = 0, v_mean = 0, stt = 0, stv = 0;
-		__u64 v = s % 3 == 0   ? cs->anon_rss_bytes
-			  : s % 3 == 1 ? cs->heap_bytes
-				       : cs->mmap_bytes;
+		__u64 v = s % 3 == 0   ? cs->mem.anon_rss_bytes
+			  : s % 3 == 1 ? cs->mem.heap_bytes
+				       : cs->mem.mmap_bytes;
 
 		ring[at] = (double)v;
 		for (size_t i = 0; i < n; i++) {

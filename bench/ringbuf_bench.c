@@ -23,6 +23,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attribute/attr.h"
+#include "collect/features.h"
+#include "util/mountinfo.h"
 #include "bench/ringbuf_producer.skel.h"
 
 struct producer {
@@ -124,6 +126,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct attr_opts opts = { .sample_bytes = 1 };
+	struct features features;
+	struct mounts mounts;
 	struct ringbuf_producer_bpf *skel = NULL;
 	struct bpf_object *obj;
 	struct attr *a = NULL;
@@ -142,6 +146,14 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc || seconds <= 0)
 		return usage();
+	if ((err = mounts__discover(&mounts, "/proc/self/mountinfo"))) {
+		fprintf(stderr, "ringbuf_bench: reading the mount table failed: %s\n",
+			strerror(-err));
+		return 1;
+	}
+	features__probe(&features, &mounts);
+	opts.mounts = &mounts;
+	opts.features = &features;
 	/* nothing hooked: the stand-in producer feeds the maps instead */
 	if ((err = attr__open(&a, &opts)))
 		return 1;

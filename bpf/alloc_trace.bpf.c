@@ -2,7 +2,7 @@
 /*
  * Sampled malloc-family uprobes (attribution tier).
  *
- * Cost is traps, not BPF work (see /work/shared/reference/costs.md): every
+ * Cost is traps, not BPF work (see bench/RESULTS.md, "Allocation tracing"): every
  * call of a hooked function in a traced process takes one entry trap; only
  * calls the sampler picks (and reallocs of a sampled block) take a return
  * trap as well when the kernel has uprobe sessions (6.13+): the session

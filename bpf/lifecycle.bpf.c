@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Low-rate lifecycle events of the always-on tier: exec, exit of a process,
- * OOM kill. BTF tracepoints, so tracefs is not needed for this tier.
+ * The always-on tier's one event: the OOM killer chose a victim. The rare,
+ * urgent thing a once-per-interval sampler cannot see: a BTF tracepoint (no
+ * tracefs needed) where the kernel passes the victim, else the classic one.
+ * Processes that start and exit are the sampler's: the next pass sees them.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -19,60 +21,6 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } memobs_events SEC(".maps");
 
-static __always_inline int submit_task_event(struct task_struct *task, __u32 type, __u64 flags)
-{
-	struct memobs_event *ev;
-
-	ev = bpf_ringbuf_reserve(&memobs_events, sizeof(*ev), 0);
-	if (!ev) {
-		memobs_count(MEMOBS_STAT_RINGBUF_DROPS);
-		return 0;
-	}
-	ev->type = type;
-	ev->pid = BPF_CORE_READ(task, tgid);
-	ev->cgroup_id = memobs_task_cgroup_id(task);
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->anon_rss_pages = 0;
-	ev->file_rss_pages = 0;
-	ev->shmem_rss_pages = 0;
-	BPF_CORE_READ_STR_INTO(&ev->comm, task, comm);
-
-	if (type == MEMOBS_REC_OOM) {
-		struct mm_struct *mm = task->mm; /* a BTF pointer: plain loads below */
-		struct memobs_mm_pages pages;
-
-		if (mm) {
-			/* a victim is large: the global counts are close enough */
-			memobs_read_mm_pages(mm, &pages, NULL, 0);
-			ev->anon_rss_pages = pages.anon;
-			ev->file_rss_pages = pages.file;
-			ev->shmem_rss_pages = pages.shmem;
-		}
-	}
-	bpf_ringbuf_submit(ev, flags);
-	memobs_count(MEMOBS_STAT_EVENTS);
-	return 0;
-}
-
-/*
- * Exec and exit are not urgent: the consumer polls on its tick, so a wakeup
- * per record (~1.5 us more here) would buy nothing.
- */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(memobs_exec, struct task_struct *p)
-{
-	return submit_task_event(p, MEMOBS_REC_EXEC, BPF_RB_NO_WAKEUP);
-}
-
-/* Fires for every thread; only the end of a whole process is of interest. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(memobs_exit, struct task_struct *p)
-{
-	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid))
-		return 0;
-	return submit_task_event(p, MEMOBS_REC_EXIT, BPF_RB_NO_WAKEUP);
-}
-
 /*
  * mark_victim runs in the context of the task that triggered the OOM killer,
  * which may sit in another cgroup: attribute the kill to the victim's task.
@@ -82,7 +30,34 @@ int BPF_PROG(memobs_exit, struct task_struct *p)
 SEC("tp_btf/mark_victim")
 int BPF_PROG(memobs_oom_victim, struct task_struct *victim)
 {
-	return submit_task_event(victim, MEMOBS_REC_OOM, BPF_RB_FORCE_WAKEUP);
+	struct mm_struct *mm = victim->mm; /* a BTF pointer: plain loads below */
+	struct memobs_mm_pages pages;
+	struct memobs_event *ev;
+
+	ev = bpf_ringbuf_reserve(&memobs_events, sizeof(*ev), 0);
+	if (!ev) {
+		memobs_count(MEMOBS_STAT_RINGBUF_DROPS);
+		return 0;
+	}
+	ev->type = MEMOBS_REC_OOM;
+	ev->pid = BPF_CORE_READ(victim, tgid);
+	ev->cgroup_id = memobs_task_cgroup_id(victim);
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->anon_rss_pages = 0;
+	ev->file_rss_pages = 0;
+	ev->shmem_rss_pages = 0;
+	BPF_CORE_READ_STR_INTO(&ev->comm, victim, comm);
+	if (mm) {
+		/* a victim is large: the global counts are close enough */
+		memobs_read_mm_pages(mm, &pages, NULL, 0);
+		ev->anon_rss_pages = pages.anon;
+		ev->file_rss_pages = pages.file;
+		ev->shmem_rss_pages = pages.shmem;
+	}
+	/* a kill is news: wake the consumer now rather than at its next tick */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	memobs_count(MEMOBS_STAT_EVENTS);
+	return 0;
 }
 
 /* The pre-6.8 form: the victim is known by pid only; userspace finds its cgroup. */

@@ -7,14 +7,6 @@
 #include <bpf/bpf_helpers.h>
 #include "memobs.h"
 
-/* vmlinux.h carries no errno values. */
-#ifndef E2BIG
-#define E2BIG 7
-#endif
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
 /*
  * Per-CPU so that counting never contends; userspace sums the CPUs. Each
  * object that includes this header gets its own copy of the map.
@@ -33,14 +25,6 @@ static __always_inline void memobs_count(enum memobs_stat stat)
 
 	if (value)
 		*value += 1;
-}
-
-/* Map updates fail with -E2BIG (array/hash full) or -ENOMEM (no free element). */
-static __always_inline long memobs_count_update(long err)
-{
-	if (err == -E2BIG || err == -ENOMEM)
-		memobs_count(MEMOBS_STAT_MAP_FULL);
-	return err;
 }
 
 #endif /* MEMOBS_STATS_BPF_H */

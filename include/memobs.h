@@ -14,10 +14,9 @@
 /* Default capacity of the map of cgroups under watch by the attribution tier. */
 #define MEMOBS_MAX_WATCHED_CGROUPS 4096
 
+/* Values 2 and 3 were exec and exit records: retired, not reused. */
 enum memobs_rec_type {
 	MEMOBS_REC_TASK = 1, /* task iterator: one per user thread per pass */
-	MEMOBS_REC_EXEC = 2, /* ring buffer: a process called execve */
-	MEMOBS_REC_EXIT = 3, /* ring buffer: a thread-group leader exited */
 	MEMOBS_REC_OOM = 4,  /* ring buffer: the OOM killer chose a victim */
 };
 
@@ -25,8 +24,7 @@ enum memobs_rec_type {
 enum memobs_stat {
 	MEMOBS_STAT_EVENTS = 0,	       /* records submitted to the ring buffer */
 	MEMOBS_STAT_RINGBUF_DROPS = 1, /* bpf_ringbuf_reserve() failed */
-	MEMOBS_STAT_MAP_FULL = 2,      /* a map update failed with -E2BIG/-ENOMEM */
-	MEMOBS_STAT_NR = 3,
+	MEMOBS_STAT_NR = 2,
 };
 
 /* memobs_task_rec.flags */
@@ -62,13 +60,17 @@ struct memobs_task_rec {
 	char comm[MEMOBS_COMM_LEN];
 };
 
-/* Low-rate lifecycle events (exec, exit, OOM kill) on the ring buffer. */
+/*
+ * The always-on tier's ring-buffer record: an OOM kill (rare: one per
+ * victim). Before Linux 6.8 the hook knows the pid only: cgroup_id and the
+ * page counts are 0 then.
+ */
 struct memobs_event {
-	__u32 type;	      /* MEMOBS_REC_EXEC, MEMOBS_REC_EXIT or MEMOBS_REC_OOM */
-	__u32 pid;	      /* tgid of the subject (for OOM: the victim) */
-	__u64 cgroup_id;      /* the subject's cgroup, not the current task's */
+	__u32 type;	      /* MEMOBS_REC_OOM */
+	__u32 pid;	      /* tgid of the victim */
+	__u64 cgroup_id;      /* the victim's cgroup, not the current task's */
 	__u64 ts_ns;	      /* bpf_ktime_get_ns() */
-	__u64 anon_rss_pages; /* OOM only: the victim's resident pages at the kill */
+	__u64 anon_rss_pages; /* the victim's resident pages at the kill */
 	__u64 file_rss_pages;
 	__u64 shmem_rss_pages;
 	char comm[MEMOBS_COMM_LEN];

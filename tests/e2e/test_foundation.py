@@ -71,11 +71,11 @@ def test_figures_track_proc(cgroups, memobs):
         assert within(s["anon_rss_bytes"], t["anon"], abs_slack=slack), (cg.rel, s, t)
         assert within(s["file_rss_bytes"], t["file"], abs_slack=256 * 1024), (cg.rel, s, t)
         assert within(s["data_vm_bytes"], t["data_vm"], abs_slack=slack), (cg.rel, s, t)
-        assert within(s["heap_bytes"], t["heap"], abs_slack=slack + 64 * 1024), (cg.rel, s, t)
+        assert within(s["heap_vm_bytes"], t["heap"], abs_slack=slack + 64 * 1024), (cg.rel, s, t)
         assert s["shmem_rss_bytes"] <= t["shmem"] + 256 * 1024
     # the growers grow where they should
-    assert latest_sample(m, brk_grower)["heap_bytes"] > 2 * MIB
-    assert latest_sample(m, mmap_grower)["mmap_bytes"] > 16 * MIB + 2 * MIB
+    assert latest_sample(m, brk_grower)["heap_vm_bytes"] > 2 * MIB
+    assert latest_sample(m, mmap_grower)["mmap_vm_bytes"] > 16 * MIB + 2 * MIB
     assert m.stop() == 0
 
 
@@ -117,14 +117,17 @@ def test_stats_and_clean_exit(cgroups, memobs):
     m = memobs("run", "--interval", "0.5", "--duration", "3", "--no-detect")
     m.wait_started()
     progs, links = bpf_objects_of(m.proc.pid)
-    assert len(progs) >= 3 and len(links) >= 3, (progs, links)
-    for _ in range(20):  # exec/exit events cross the ring buffer
+    # the task iterator and the OOM-kill hook (exec and exit are not hooked: the sampler
+    # sees processes come and go)
+    assert len(progs) >= 2 and len(links) >= 2, (progs, links)
+    for _ in range(20):  # processes come and go: no record crosses the ring buffer for them
         cg.spawn(["/bin/true"], wait_ready=False).wait()
     assert m.wait_exit(10) == 0
     stats = m.of_type("stats")
     assert stats, "no stats line at exit"
     last = stats[-1]
-    assert last["events"] >= 40, last
+    # only OOM kills cross the ring buffer (test_oom_kill_names_pid_cgroup_and_hostile_comm)
+    assert last["events"] == 0, last
     assert last["ringbuf_drops"] == 0 and last["map_full"] == 0
     assert last["attach_failures"] == 0
     assert last["cgroup"] is None
@@ -177,6 +180,38 @@ def test_cli_bad_input_and_help():
     assert run_cli("--version").stdout.startswith("memobs ")
     assert run_cli("--help").returncode == 0
     assert "--interval" in run_cli("run", "--help").stdout
+
+
+def test_cli_one_convention_for_every_command():
+    """One form of bad input for every command, -v before or after its name, bounded values."""
+    for cmd in ("run", "top", "leaks", "check"):
+        r = run_cli(cmd, "--bogus")
+        assert r.returncode == 2, (cmd, r)
+        assert r.stderr == (f"memobs {cmd}: unknown option '--bogus' "
+                            f"(see 'memobs {cmd} --help')\n"), (cmd, r.stderr)
+        assert r.stdout == ""
+        for args in ([cmd, "-v", "--help"], ["-v", cmd, "--help"], ["-vv", cmd, "-v", "-h"],
+                     [cmd, "--verbose", "--help"]):
+            r = run_cli(*args)
+            assert r.returncode == 0 and r.stdout.startswith(f"usage: memobs {cmd}"), (args, r)
+    r = run_cli("frobnicate")
+    assert r.stderr == "memobs: unknown command 'frobnicate' (see 'memobs --help')\n", r.stderr
+    for args, bad in ((["run", "--interval", "1e-10"], "1e-10"),
+                      (["run", "--interval", "3601"], "3601"),
+                      (["run", "--duration", "0.001"], "0.001"),
+                      (["run", "--stats-interval", "1e-10"], "1e-10"),
+                      (["run", "--escalate-for", "1e-10"], "1e-10"),
+                      (["run", "--min-growth", "2048G"], "2048G"),
+                      (["top", "-d", "1e-10"], "1e-10"),
+                      (["top", "-r", "1000001"], "1000001"),
+                      (["leaks", "--all", "--duration", "1e-10"], "1e-10"),
+                      (["leaks", "--all", "--top", "100001"], "100001")):
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r)
+        line = r.stderr
+        assert line.count("\n") == 1 and f"'{bad}'" in line, (args, line)
+        assert line.startswith(f"memobs {args[0]}: invalid value '{bad}' for "), (args, line)
+        assert line.endswith(f" (see 'memobs {args[0]} --help')\n"), (args, line)
 
 
 def test_check_reports_features():

@@ -114,7 +114,7 @@ def test_pid_puts_leak_here_first_with_estimate_near_truth():
     assert any("main+" in f for f in sites[0]["stack"]), sites[0]["stack"]
     # the churned malloc/free pairs were freed: churn() holds nothing
     assert not any(s["stack"] and s["stack"][0].startswith("churn+") for s in sites), sites
-    est = sites[0]["est_bytes"]
+    est = sites[0]["bytes"]
     assert abs(est - truth) <= 0.3 * truth, f"estimated {est}, leaked {truth}"
     assert summary["bpf"]["ringbuf_drops"] == 0
     assert summary["attach_failures"] == 0
@@ -136,7 +136,7 @@ def test_cgroup_attributes_each_allocation_function(cgroups, session):
         mine = [s for s in sites if s["pid"] == p.pid and first_frame_is_leak_here(s)]
         assert mine, f"{mode}: no site in leak_here among {sites}"
         # 6 s at 1 MiB/s: the estimate is in the megabytes, not a stray sample
-        assert sum(s["est_bytes"] for s in mine) > 2 << 20, (mode, mine)
+        assert sum(s["bytes"] for s in mine) > 2 << 20, (mode, mine)
     assert summary["pids_traced"] == len(modes)
 
 
@@ -154,7 +154,7 @@ def test_other_allocators_attributed(lib):
     finally:
         stop(leaker)
     assert sites and first_frame_is_leak_here(sites[0]), sites
-    assert sites[0]["est_bytes"] > 4 << 20, sites[0]
+    assert sites[0]["bytes"] > 4 << 20, sites[0]
 
 
 def test_freeing_everything_ends_near_zero():
@@ -169,7 +169,7 @@ def test_freeing_everything_ends_near_zero():
     # 32 MiB went through leak_here; at most the last second's is still held
     assert summary["bpf"]["sampled"] > 500, summary
     assert summary["bpf"]["frees"] > 0.7 * summary["bpf"]["sampled"], summary
-    assert summary["est_outstanding_bytes"] < 2 * rate, summary
+    assert summary["malloc_outstanding_bytes"] < 2 * rate, summary
 
 
 def _rootfs_with_own_libc(root):
@@ -238,9 +238,9 @@ def test_overlay_layer_shared_by_two_containers_is_hooked_once(cgroups):
         # both processes run the same code: their leak_here sites merge, each leak counted once
         mine = [s for s in sites if s["pid"] in pids and first_frame_is_leak_here(s)]
         assert mine, sites
-        top = max(mine, key=lambda s: s["est_bytes"])
+        top = max(mine, key=lambda s: s["bytes"])
         expected = 2 * (1 << 20) * 5
-        assert 0.4 * expected < top["est_bytes"] < 1.5 * expected, (mine, expected)
+        assert 0.4 * expected < top["bytes"] < 1.5 * expected, (mine, expected)
     finally:
         cg.destroy()
         for m in mounts:

@@ -186,10 +186,10 @@ def test_live_view_in_tmux(tmp_path, cgroups, memobs, tmux):
 
     # resize: the view redraws to the new size, with the columns that now fit
     t.resize(130, 30)
-    lines = t.wait_screen(lambda l: len(l) >= 30 and "MMAP" in "\n".join(l), 5, "wider view")
+    lines = t.wait_screen(lambda l: len(l) >= 30 and "MMAP_VM" in "\n".join(l), 5, "wider view")
     assert max(len(l) for l in lines) > 80
     t.resize(80, 24)
-    lines = t.wait_screen(lambda l: "MMAP" not in "\n".join(l) and rows_of(l) and
+    lines = t.wait_screen(lambda l: "MMAP_VM" not in "\n".join(l) and rows_of(l) and
                           "leaker" in rows_of(l)[0], 5, "80x24 view")
     assert len(lines) <= 25 and max(len(l) for l in lines) <= 80
 

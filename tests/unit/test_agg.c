@@ -68,14 +68,14 @@ static void test_groups_by_cgroup_and_sums(void **state)
 	cg = snapshot__find_cgroup(snap, 200);
 	assert_non_null(cg);
 	assert_int_equal(cg->nr_procs, 2);
-	assert_int_equal(cg->anon_rss_bytes, 125 * 4096);
-	assert_int_equal(cg->heap_bytes, 2 * 8192);
-	assert_int_equal(cg->mmap_bytes, 2 * (10 * 4096 - 8192));
+	assert_int_equal(cg->mem.anon_rss_bytes, 125 * 4096);
+	assert_int_equal(cg->mem.heap_bytes, 2 * 8192);
+	assert_int_equal(cg->mem.mmap_bytes, 2 * (10 * 4096 - 8192));
 	assert_int_equal(snap->procs[cg->first_proc].pid, 10);
 	assert_int_equal(snap->procs[cg->first_proc].nr_threads, 2);
 	assert_int_equal(snap->procs[cg->first_proc].faults_total, 10);
 	/* the first pass is the baseline: no faults "in" it */
-	assert_int_equal(cg->page_faults, 0);
+	assert_int_equal(cg->mem.page_faults, 0);
 	assert_null(snapshot__find_cgroup(snap, 300));
 	snapshot__free(snap);
 	agg__free(agg);
@@ -94,13 +94,13 @@ static void test_faults_per_interval(void **state)
 	snapshot__free(pass(agg, 1, first, 2));
 	snap = pass(agg, 2, second, 3);
 	assert_true(snap->interval_s > 0.99 && snap->interval_s < 1.01);
-	assert_int_equal(snap->cgroups[0].page_faults, 30 + 10 + 5);
+	assert_int_equal(snap->cgroups[0].mem.page_faults, 30 + 10 + 5);
 	assert_int_equal(snap->cgroups[0].page_faults_total, 45);
 	snapshot__free(snap);
 	/* pid 10 reused by a new process (another start time): its faults are all new */
 	reused[0].start_time_ns = 99999;
 	snap = pass(agg, 3, reused, 1);
-	assert_int_equal(snap->cgroups[0].page_faults, 2);
+	assert_int_equal(snap->cgroups[0].mem.page_faults, 2);
 	assert_int_equal(snap->cgroups[0].page_faults_total, 47);
 	snapshot__free(snap);
 	agg__free(agg);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "attribute/alloc_libs.h"
+#include "util/array.h"
 
 static void test_parse_library_line(void **state)
 {
@@ -100,7 +101,7 @@ static void test_classify(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		bool found = alloc_lib__classify(cases[i].path, &kind);
 
 		if (cases[i].kind < 0) {

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "identity/container.h"
-#include "util/json.h"
+#include "util/array.h"
+#include "util/json_read.h"
 
 #define ID_A "4c01db0b339c7e4ab8f4d6cbd50cd5e0fbf9b1a0e0e7a0e8b5b9e8d3c1a2b3c4"
 #define ID_B "f2a1e9d7c3b5a4968778695a4b3c2d1e0f9e8d7c6b5a49382716059483726150"
@@ -117,7 +118,7 @@ static void test_parse_path_table(void **state)
 	int ret;
 
 	(void)state;
-	for (i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(path_cases); i++) {
 		const struct path_case *pc = &path_cases[i];
 
 		ret = container_id__parse_path(pc->path, &c);
@@ -134,22 +135,6 @@ static void test_parse_path_table(void **state)
 		assert_null(c.namespace);
 		container_id__clear(&c);
 	}
-}
-
-static void test_write_json(void **state)
-{
-	struct container_id c = { .id = "abc", .runtime = "crio", .name = "we\"b" };
-	struct json j;
-
-	(void)state;
-	json_init(&j);
-	container_id__write_json(&c, &j);
-	assert_string_equal(j.buf, "{\"id\":\"abc\",\"runtime\":\"crio\",\"pod_uid\":null,"
-				   "\"pod\":null,\"namespace\":null,\"name\":\"we\\\"b\"}");
-	json_reset(&j);
-	container_id__write_json(NULL, &j);
-	assert_string_equal(j.buf, "null");
-	json_free(&j);
 }
 
 static void test_json_lookup(void **state)
@@ -445,7 +430,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_path_table),
-		cmocka_unit_test(test_write_json),
 		cmocka_unit_test(test_json_lookup),
 		cmocka_unit_test(test_mountinfo_name),
 		cmocka_unit_test_setup_teardown(test_resolver_kubelet, node_setup, node_teardown),

@@ -100,8 +100,8 @@ static void fake_set(struct fake *f, size_t i, double bytes)
 {
 	__u64 b = bytes > 0 ? (__u64)bytes : 0;
 
-	f->cgroups[i].anon_rss_bytes = b;
-	f->procs[i].anon_rss_bytes = b;
+	f->cgroups[i].mem.anon_rss_bytes = b;
+	f->procs[i].mem.anon_rss_bytes = b;
 }
 
 static void fake_at(struct fake *f, double t_s)
@@ -414,7 +414,7 @@ static void test_lifecycle_suspected_once_then_cleared(void **state)
 	(void)state;
 	fake_init(&f, 1);
 	f.cgroups[0].limit_bytes = 256 * MIB;
-	f.cgroups[0].file_rss_bytes = 8 * MIB;
+	f.cgroups[0].mem.file_rss_bytes = 8 * MIB;
 	for (t = 0; t < 160; t++) {
 		const struct leak_alert *alerts;
 		size_t nr;
@@ -524,9 +524,9 @@ static void test_top_process_is_the_one_that_grew(void **state)
 		const struct leak_alert *alerts;
 		size_t nr;
 
-		procs[0].anon_rss_bytes = 1024 * MIB;
-		procs[1].anon_rss_bytes = 4 * MIB + MIB * t;
-		cg.anon_rss_bytes = procs[0].anon_rss_bytes + procs[1].anon_rss_bytes;
+		procs[0].mem.anon_rss_bytes = 1024 * MIB;
+		procs[1].mem.anon_rss_bytes = 4 * MIB + MIB * t;
+		cg.mem.anon_rss_bytes = procs[0].mem.anon_rss_bytes + procs[1].mem.anon_rss_bytes;
 		snap.mono_ns = t * 1000000000ULL;
 		assert_int_equal(detector__update(d, &snap, &alerts, &nr), 0);
 		collect(&log, alerts, nr, t);
@@ -569,60 +569,6 @@ static void test_malloc_metric_hook(void **state)
 	assert_int_equal(log.first.metric, LEAK_METRIC_MALLOC);
 	fake_free(&f);
 	detector__free(d);
-}
-
-static void write_sites_stub(const struct leak_alert *a, struct json *j)
-{
-	(void)a;
-	json_arr_begin(j);
-	json_str(j, "site");
-	json_arr_end(j);
-}
-
-static void test_alert_json(void **state)
-{
-	struct leak_alert a = {
-		.state = LEAK_ALERT_SUSPECTED,
-		.metric = LEAK_METRIC_HEAP,
-		.cgroup_id = 7,
-		.path = "/x",
-		.bytes = 1048576,
-		.growth_bytes_per_s = 40960.25,
-		.window_s = 300,
-		.confidence = 0.99991,
-		.limit_bytes = 0,
-		.time_to_limit_s = -1,
-		.has_top_process = true,
-		.top_pid = 42,
-		.top_comm = "a\"b",
-	};
-	struct json j;
-
-	(void)state;
-	json_init(&j);
-	json_obj_begin(&j);
-	leak_alert__write_json(&a, &j);
-	json_obj_end(&j);
-	assert_false(j.failed);
-	assert_string_equal(
-		j.buf, "{\"state\":\"suspected\",\"metric\":\"heap\",\"bytes\":1048576,"
-		       "\"growth_bytes_per_s\":40960.2,\"window_s\":300.0,\"confidence\":0.9999,"
-		       "\"limit_bytes\":null,\"time_to_limit_s\":null,"
-		       "\"top_process\":{\"pid\":42,\"comm\":\"a\\\"b\"},\"sites\":[]}");
-
-	json_reset(&j);
-	a.state = LEAK_ALERT_CLEARED;
-	a.limit_bytes = 2097152;
-	a.time_to_limit_s = 25.6;
-	a.has_top_process = false;
-	a.write_sites = write_sites_stub;
-	json_obj_begin(&j);
-	leak_alert__write_json(&a, &j);
-	json_obj_end(&j);
-	assert_non_null(strstr(j.buf, "\"state\":\"cleared\""));
-	assert_non_null(strstr(j.buf, "\"limit_bytes\":2097152,\"time_to_limit_s\":25.6,"
-				      "\"top_process\":null,\"sites\":[\"site\"]}"));
-	json_free(&j);
 }
 
 static void test_opts_check(void **state)
@@ -674,7 +620,6 @@ int main(void)
 		cmocka_unit_test(test_gone_cgroup_is_cleared),
 		cmocka_unit_test(test_top_process_is_the_one_that_grew),
 		cmocka_unit_test(test_malloc_metric_hook),
-		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_opts_check),
 		cmocka_unit_test(test_unsorted_snapshot_is_refused),
 		cmocka_unit_test(test_randomized_labelled_set),

@@ -36,7 +36,7 @@ static void fill_snapshot(struct snapshot *snap, struct cgroup_stat *cgs, size_t
 	for (i = 0; i < nr; i++) {
 		cgs[i].id = 100 + i;
 		cgs[i].path = "/system.slice/other.service";
-		cgs[i].anon_rss_bytes = (i + 1) << 20;
+		cgs[i].mem.anon_rss_bytes = (i + 1) << 20;
 		cgs[i].time_to_limit_s = -1;
 	}
 	snap->cgroups = cgs;
@@ -91,9 +91,9 @@ static void test_render_series(void **state)
 	fill_snapshot(&snap, cgs, 3);
 	cgs[0].path = "/kubepods.slice/x.scope";
 	cgs[0].container = &web;
-	cgs[0].anon_rss_bytes = 123456789;
-	cgs[0].heap_bytes = 4096;
-	cgs[0].mmap_bytes = 8192;
+	cgs[0].mem.anon_rss_bytes = 123456789;
+	cgs[0].mem.heap_bytes = 4096;
+	cgs[0].mem.mmap_bytes = 8192;
 	cgs[0].page_faults_total = 77;
 	cgs[0].growth_bytes_per_s = 1024.5;
 	cgs[0].leak_state = LEAK_SUSPECTED;
@@ -110,7 +110,7 @@ static void test_render_series(void **state)
 			       "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} "
 			       "123456789\n"));
 	assert_non_null(strstr(text,
-			       "memobs_cgroup_heap_bytes{cgroup=\"/kubepods.slice/x.scope\","
+			       "memobs_cgroup_heap_vm_bytes{cgroup=\"/kubepods.slice/x.scope\","
 			       "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4096\n"));
 	assert_non_null(strstr(text, "# TYPE memobs_cgroup_page_faults_total counter\n"));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 77\n"));
@@ -167,7 +167,7 @@ static void test_render_cap(void **state)
 
 	(void)state;
 	fill_snapshot(&snap, cgs, 10);
-	cgs[0].anon_rss_bytes = 1ULL << 40; /* the largest is the first by id */
+	cgs[0].mem.anon_rss_bytes = 1ULL << 40; /* the largest is the first by id */
 	cgs[0].path = "/big";
 	text = render(&snap, 4);
 	assert_int_equal(count(text, "memobs_cgroup_anon_rss_bytes{"), 4);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "attribute/probe_place.h"
+#include "util/array.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
 #define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
@@ -234,7 +235,7 @@ static void print_sites(const char *lib)
 	size_t i;
 	int err, found = 0;
 
-	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(funcs); i++) {
 		err = probe_place__find(lib, funcs[i], &s);
 		if (err == -ENOENT)
 			continue;

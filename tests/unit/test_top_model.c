@@ -50,20 +50,20 @@ static struct snapshot *make_snapshot(const struct cg_spec *specs, size_t nr, do
 
 		cg->id = specs[i].id;
 		cg->path = strdup(specs[i].path);
-		cg->anon_rss_bytes = (__u64)(specs[i].anon_mib * MiB * scale);
+		cg->mem.anon_rss_bytes = (__u64)(specs[i].anon_mib * MiB * scale);
 		cg->growth_bytes_per_s = specs[i].growth;
 		cg->leak_state = specs[i].leak ? LEAK_SUSPECTED : LEAK_NONE;
 		cg->time_to_limit_s = specs[i].ttl;
 		cg->limit_bytes = specs[i].ttl >= 0 ? 100 * MiB : 0;
 		cg->container = specs[i].container;
-		cg->page_faults = 100 * (i + 1);
+		cg->mem.page_faults = 100 * (i + 1);
 		cg->first_proc = p;
 		cg->nr_procs = specs[i].nr_procs;
 		for (k = 0; k < specs[i].nr_procs; k++, p++) {
 			s->procs[p].pid = 1000 * (i + 1) + k;
 			s->procs[p].cgroup_id = cg->id;
 			/* the second process of each cgroup is the biggest */
-			s->procs[p].anon_rss_bytes = (k == 1 ? 100 : 10) * (k + 1);
+			s->procs[p].mem.anon_rss_bytes = (k == 1 ? 100 : 10) * (k + 1);
 			snprintf(s->procs[p].comm, sizeof(s->procs[p].comm), "proc%d_%d",
 				 (int)i % 10, k % 10);
 		}
@@ -214,6 +214,18 @@ static void test_values(void **state)
 	assert_int_equal(top_col__parse("speed"), -EINVAL);
 }
 
+/* -s takes the names of the virtual columns, and still their names of before. */
+static void test_virtual_sort_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(top_col__parse("heap_vm"), TOP_COL_HEAP_VM);
+	assert_int_equal(top_col__parse("mmap_vm"), TOP_COL_MMAP_VM);
+	assert_int_equal(top_col__parse("heap"), TOP_COL_HEAP_VM);
+	assert_int_equal(top_col__parse("MMAP"), TOP_COL_MMAP_VM);
+	assert_string_equal(top_cols[TOP_COL_HEAP_VM].title, "HEAP_VM");
+	assert_string_equal(top_cols[TOP_COL_MMAP_VM].title, "MMAP_VM");
+}
+
 static void test_history(void **state)
 {
 	struct fixture *f = *state;
@@ -261,6 +273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+		cmocka_unit_test(test_virtual_sort_keys),
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	};
 

@@ -8,9 +8,10 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include "attribute/alloc_libs.h"
+#include "attribute/probe_place.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
-#include "attribute/probe_place.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -40,7 +41,7 @@ static const char *const kind_names[] = {
 
 const char *alloc_lib_kind__str(enum alloc_lib_kind kind)
 {
-	if ((unsigned int)kind < sizeof(kind_names) / sizeof(kind_names[0]))
+	if ((unsigned int)kind < ARRAY_SIZE(kind_names))
 		return kind_names[kind];
 	return "unknown";
 }
@@ -284,7 +285,7 @@ static int resolve_overlay(const char *proc_dir, const char *path, const struct 
 	if (err)
 		return err;
 	err = -ENOENT;
-	for (v = 0; v < sizeof(host_views) / sizeof(host_views[0]) && err; v++) {
+	for (v = 0; v < ARRAY_SIZE(host_views) && err; v++) {
 		view = &host_views[v];
 		for (i = 0; i < layers.count; i++) {
 			snprintf(layer_path, sizeof(layer_path), "%s%s", layers.layer[i], rel);
@@ -538,20 +539,11 @@ bool alloc_lib_set__contains(const struct alloc_lib_set *s, const struct alloc_l
 
 bool alloc_lib_set__add(struct alloc_lib_set *s, const struct alloc_lib *lib)
 {
-	struct file_key *bigger;
-	size_t cap;
-
 	if (alloc_lib_set__contains(s, lib))
 		return false;
-	if (s->len == s->cap) {
-		cap = s->cap ? s->cap * 2 : 16;
-		bigger = realloc(s->keys, cap * sizeof(*bigger));
-		if (!bigger) {
-			errno = ENOMEM;
-			return false;
-		}
-		s->keys = bigger;
-		s->cap = cap;
+	if (ARRAY_GROW(s->keys, s->cap, s->len + 1)) {
+		errno = ENOMEM;
+		return false;
 	}
 	s->keys[s->len].dev = lib->key_dev;
 	s->keys[s->len].ino = lib->key_ino;

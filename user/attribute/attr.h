@@ -7,8 +7,11 @@
  * allocations into call sites, and detaches everything on close.
  *
  * Single-threaded: every call from the thread that owns the object. Call
- * attr__poll() at least every 100 ms while tracing at high sample rates (or
- * wait on attr__fd()), and at least once per second otherwise.
+ * attr__poll() at least every 100 ms while tracing at high sample rates,
+ * and at least once per second otherwise.
+ *
+ * The host context (mounts, kernel features, the cgroup resolver) is the
+ * caller's: attr reads it and never builds a second copy.
  */
 #ifndef MEMOBS_ATTR_H
 #define MEMOBS_ATTR_H
@@ -23,6 +26,9 @@
 
 struct attr;
 struct bpf_object;
+struct cgroup_resolver;
+struct features;
+struct mounts;
 
 struct attr_opts {
 	__u64 sample_bytes;  /* mean bytes between samples; 0: default; 1: every allocation */
@@ -35,6 +41,10 @@ struct attr_opts {
 				 * the end of `memobs leaks` shows what was outstanding) */
 	__u32 ringbuf_bytes; /* 0: 4 MiB */
 	__u32 max_live;	     /* sampled allocations outstanding; 0: MEMOBS_ATTR_MAX_LIVE */
+	/* the caller's, not owned: they must outlive the attr object */
+	const struct mounts *mounts;	 /* required (util/mountinfo.h) */
+	const struct features *features; /* required (collect/features.h), probed on mounts */
+	struct cgroup_resolver *cgroups; /* on the cgroup2 mount; NULL: no cgroup can be watched */
 };
 
 /* A call site of sampled allocations outstanding. */
@@ -77,7 +87,6 @@ int attr__watch_cgroup(struct attr *a, __u64 cgroup_id);
 int attr__unwatch_cgroup(struct attr *a, __u64 cgroup_id);
 /* Traces one process. -ESRCH when it does not exist. */
 int attr__watch_pid(struct attr *a, int pid);
-int attr__unwatch_pid(struct attr *a, int pid);
 
 /*
  * Drains the ring buffer, waiting up to timeout_ms for data; once a second
@@ -85,8 +94,6 @@ int attr__unwatch_pid(struct attr *a, int pid);
  * or -errno (-EINTR when a signal arrived).
  */
 int attr__poll(struct attr *a, int timeout_ms);
-/* Readable when records wait (epoll fd): for callers with their own event loop. */
-int attr__fd(const struct attr *a);
 
 /*
  * The call sites with the most estimated bytes outstanding among the

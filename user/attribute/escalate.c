@@ -2,10 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "attribute/attr.h"
 #include "attribute/escalate.h"
-#include "util/json.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define MAX_ESCALATIONS 64
@@ -23,6 +22,7 @@ struct escalation {
 	__u64 anon_at_start;
 	/* filled when it is due */
 	struct attr_site *sites;
+	struct site_record *site_records; /* views of sites, for the record */
 	size_t nr_sites;
 	__u64 anon_growth_bytes;
 	__u64 malloc_bytes;
@@ -34,15 +34,11 @@ struct escalator {
 	struct attr *attr;
 	struct escalation *active[MAX_ESCALATIONS];
 	size_t nr_active;
+	/* Concluded at the last finish_due: their records point into them until the next. */
+	struct escalation *done[MAX_ESCALATIONS];
+	struct record records[MAX_ESCALATIONS];
+	size_t nr_done;
 };
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 {
@@ -53,6 +49,9 @@ int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 		/* escalation adds no syscall or fault hooks: those fire host-wide */
 		.trace_mm = opts->trace_mm_all,
 		.trace_mm_all = opts->trace_mm_all,
+		.mounts = opts->mounts,
+		.features = opts->features,
+		.cgroups = opts->cgroups,
 	};
 	struct escalator *e = calloc(1, sizeof(*e));
 	int err;
@@ -77,6 +76,7 @@ static void escalation__free(struct escalation *esc)
 		return;
 	free((char *)esc->alert.path);
 	free(esc->sites);
+	free(esc->site_records);
 	free(esc);
 }
 
@@ -88,6 +88,8 @@ void escalator__close(struct escalator *e)
 		return;
 	for (i = 0; i < e->nr_active; i++)
 		escalation__free(e->active[i]);
+	for (i = 0; i < e->nr_done; i++)
+		escalation__free(e->done[i]);
 	attr__close(e->attr);
 	free(e);
 }
@@ -139,9 +141,9 @@ void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 		return;
 	esc->alert = *alert;
 	esc->alert.path = alert->path ? strdup(alert->path) : NULL;
-	esc->deadline_ns = mono_ns() + (__u64)(e->opts.escalate_for_s * 1e9);
+	esc->deadline_ns = clock_mono_ns() + (__u64)(e->opts.escalate_for_s * 1e9);
 	esc->traced_for_s = e->opts.escalate_for_s;
-	esc->anon_at_start = cg ? cg->anon_rss_bytes : 0;
+	esc->anon_at_start = cg ? cg->mem.anon_rss_bytes : 0;
 	err = attr__watch_cgroup(e->attr, alert->cgroup_id);
 	if (err) {
 		p_warn("failed to trace the allocations of cgroup '%s': %s",
@@ -154,51 +156,12 @@ void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 	e->active[e->nr_active++] = esc;
 }
 
-static void write_sites(const struct leak_alert *a, struct json *j)
-{
-	const struct escalation *esc = a->sites;
-	size_t i, f;
-
-	json_arr_begin(j);
-	for (i = 0; i < esc->nr_sites; i++) {
-		const struct attr_site *s = &esc->sites[i];
-
-		json_obj_begin(j);
-		json_key(j, "bytes");
-		json_u64(j, (__u64)(s->est.est_bytes + 0.5));
-		json_key(j, "allocs");
-		json_u64(j, (__u64)(s->est.est_allocs + 0.5));
-		json_key(j, "stack");
-		json_arr_begin(j);
-		for (f = 0; f < s->nr_frames; f++)
-			json_str(j, s->frames[f]);
-		json_arr_end(j);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-}
-
-static void write_escalated_leak(const struct pipeline_event *ev, struct json *j)
-{
-	const struct escalation *esc = ev->data;
-
-	leak_alert__write_json(&esc->alert, j);
-	json_key(j, "escalated_for_s");
-	json_double(j, esc->traced_for_s, 1);
-	json_key(j, "anon_growth_bytes");
-	json_u64(j, esc->anon_growth_bytes);
-	json_key(j, "malloc_outstanding_bytes");
-	json_u64(j, esc->malloc_bytes);
-	json_key(j, "not_from_malloc");
-	json_bool(j, esc->not_from_malloc);
-}
-
 /* What the probes saw, and whether the growth was malloc's at all. */
 static void conclude(struct escalator *e, struct escalation *esc, const struct snapshot *snap)
 {
 	const struct alloc_filter filter = { .cgroup_id = esc->alert.cgroup_id };
 	const struct cgroup_stat *cg = snapshot__find_cgroup(snap, esc->alert.cgroup_id);
-	__u64 anon_now = cg ? cg->anon_rss_bytes : esc->anon_at_start;
+	__u64 anon_now = cg ? cg->mem.anon_rss_bytes : esc->anon_at_start;
 
 	if (attr__top_sites(e->attr, &filter, e->opts.top_sites, &esc->sites, &esc->nr_sites))
 		esc->nr_sites = 0;
@@ -206,48 +169,77 @@ static void conclude(struct escalator *e, struct escalation *esc, const struct s
 	esc->anon_growth_bytes = anon_now > esc->anon_at_start ? anon_now - esc->anon_at_start : 0;
 	esc->not_from_malloc = esc->anon_growth_bytes > 0 &&
 			       esc->malloc_bytes < NOT_FROM_MALLOC_SHARE * esc->anon_growth_bytes;
-	esc->alert.sites = esc;
-	esc->alert.write_sites = write_sites;
 	if (cg)
-		esc->alert.bytes = cg->anon_rss_bytes;
+		esc->alert.bytes = cg->mem.anon_rss_bytes;
+	esc->site_records = calloc(esc->nr_sites ? esc->nr_sites : 1, sizeof(*esc->site_records));
+	if (!esc->site_records)
+		esc->nr_sites = 0;
+	for (size_t i = 0; i < esc->nr_sites; i++) {
+		esc->site_records[i].est = &esc->sites[i].est;
+		esc->site_records[i].frames = esc->sites[i].frames;
+		esc->site_records[i].nr_frames = esc->sites[i].nr_frames;
+	}
 }
 
-void escalator__finish_due(struct escalator *e, const struct snapshot *snap,
-			   void (*emit)(void *ctx, const struct pipeline_event *ev), void *ctx)
+/* The follow-up leak line of the episode: the alert, now with what the probes saw. */
+static void escalation__record(const struct escalation *esc, const struct snapshot *snap,
+			       struct record *r)
 {
-	__u64 now = mono_ns();
+	const struct cgroup_stat *cg = snapshot__find_cgroup(snap, esc->alert.cgroup_id);
+	struct leak_record *l = &r->leak;
+
+	record__init(r, RECORD_LEAK, snap->ts_ms, cg);
+	if (!cg) {
+		/* gone while traced: only the alert still knows its name */
+		r->has_cgroup = true;
+		r->cgroup.id = esc->alert.cgroup_id;
+		r->cgroup.path = esc->alert.path;
+	}
+	leak_record__from_alert(l, &esc->alert);
+	l->sites = esc->site_records;
+	l->nr_sites = esc->nr_sites;
+	l->escalated = true;
+	l->escalated_for_s = esc->traced_for_s;
+	l->anon_growth_bytes = esc->anon_growth_bytes;
+	l->malloc_outstanding_bytes = esc->malloc_bytes;
+	l->not_from_malloc = esc->not_from_malloc;
+}
+
+size_t escalator__finish_due(struct escalator *e, const struct snapshot *snap,
+			     const struct record **records)
+{
+	__u64 now = clock_mono_ns();
 	size_t i = 0;
 
+	/* the records of the last call are done with */
+	for (i = 0; i < e->nr_done; i++)
+		escalation__free(e->done[i]);
+	e->nr_done = 0;
+	i = 0;
 	while (i < e->nr_active) {
 		struct escalation *esc = e->active[i];
-		struct cgroup_stat gone = { .id = esc->alert.cgroup_id, .time_to_limit_s = -1 };
-		const struct cgroup_stat *cg;
-		struct pipeline_event ev = {};
 
 		if (now < esc->deadline_ns) {
 			i++;
 			continue;
 		}
 		conclude(e, esc, snap);
-		cg = snapshot__find_cgroup(snap, esc->alert.cgroup_id);
-		if (!cg) {
-			gone.path = (char *)esc->alert.path;
-			cg = &gone;
-		}
-		ev.type = PIPELINE_EV_LEAK;
-		ev.ts_ms = snap->ts_ms;
-		ev.cgroup = cg;
-		ev.write_fields = write_escalated_leak;
-		ev.data = esc;
-		if (emit)
-			emit(ctx, &ev);
+		escalation__record(esc, snap, &e->records[e->nr_done]);
+		e->done[e->nr_done++] = esc;
 		attr__unwatch_cgroup(e->attr, esc->alert.cgroup_id);
-		escalation__free(esc);
 		e->active[i] = e->active[--e->nr_active];
 	}
+	*records = e->records;
+	return e->nr_done;
 }
 
-__u64 escalator__attach_failures(const struct escalator *e)
+void escalator__add_stats(struct escalator *e, struct pipeline_stats *st)
 {
-	return attr__attach_failures(e->attr);
+	struct attr_stats as;
+
+	attr__stats(e->attr, &as);
+	st->ringbuf_drops += as.bpf[MEMOBS_ATTR_STAT_RINGBUF_DROPS];
+	st->map_full += as.bpf[MEMOBS_ATTR_STAT_LIVE_FULL] + as.bpf[MEMOBS_ATTR_STAT_STACKS_FULL] +
+			as.bpf[MEMOBS_ATTR_STAT_INFLIGHT_FULL] + as.bpf[MEMOBS_ATTR_STAT_MM_FULL];
+	st->attach_failures += as.attach_failures;
 }

@@ -13,10 +13,13 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "detect/detector.h"
-#include "pipeline/pipeline.h"
+#include "output/records.h"
 #include "model/snapshot.h"
 
 struct escalator;
+struct cgroup_resolver;
+struct features;
+struct mounts;
 
 struct escalator_opts {
 	bool malloc_all;   /* --malloc: trace every process's allocations */
@@ -25,6 +28,10 @@ struct escalator_opts {
 	double escalate_for_s;
 	__u64 sample_bytes; /* 0: the default */
 	unsigned int top_sites;
+	/* the caller's host context, not owned: passed on to attr_opts (attribute/attr.h) */
+	const struct mounts *mounts;
+	const struct features *features;
+	struct cgroup_resolver *cgroups;
 };
 
 /* Returns 0 or -errno (reported); with only `escalate` asked, a kernel without uprobes gives -EOPNOTSUPP. */
@@ -38,9 +45,18 @@ void escalator__annotate(struct escalator *e, struct snapshot *snap);
 /* A detector alert: a suspected cgroup gets probes (if escalation is on). */
 void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 			 const struct leak_alert *alert);
-/* Escalations whose time is up: their follow-up leak lines, then the probes go. */
-void escalator__finish_due(struct escalator *e, const struct snapshot *snap,
-			   void (*emit)(void *ctx, const struct pipeline_event *ev), void *ctx);
-__u64 escalator__attach_failures(const struct escalator *e);
+/*
+ * Escalations whose time is up: their probes go, and *records gets their
+ * follow-up leak records (owned by the escalator, valid until the next call).
+ * Returns how many.
+ */
+size_t escalator__finish_due(struct escalator *e, const struct snapshot *snap,
+			     const struct record **records);
+/*
+ * Adds what the attribution tier counted to st: its ring-buffer drops, its
+ * full maps (live allocations, stacks, calls in flight, mm sites) to
+ * map_full, its failed attaches.
+ */
+void escalator__add_stats(struct escalator *e, struct pipeline_stats *st);
 
 #endif /* MEMOBS_ESCALATE_H */

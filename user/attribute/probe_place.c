@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <capstone/capstone.h>
 #include "attribute/probe_place.h"
+#include "util/array.h"
 
 /* Above this, the back-jump scan stops: allocator entry points are far smaller. */
 #define FUNC_BYTES_MAX (64 * 1024)
@@ -51,7 +52,7 @@ int probe_place__nr_args(const char *func)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(known_funcs) / sizeof(known_funcs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(known_funcs); i++)
 		if (!strcmp(known_funcs[i].name, func))
 			return known_funcs[i].nr_args;
 	return PROBE_PLACE_ALL_ARGS;
@@ -118,7 +119,7 @@ static bool reg_must_survive(unsigned int reg, int nr_args)
 {
 	int i, j;
 
-	for (i = 0; i < (int)(sizeof(sp_regs) / sizeof(sp_regs[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(sp_regs); i++)
 		if (reg == sp_regs[i])
 			return true;
 	for (i = 0; i < nr_args && i < 6; i++)

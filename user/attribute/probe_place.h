@@ -2,7 +2,7 @@
 /*
  * Where to put an entry uprobe on an allocator function so that the kernel
  * emulates the probed instruction instead of single-stepping it out of line
- * (~600 ns against ~11,000 ns here, see /work/shared/reference/costs.md).
+ * (a trap of ~600 ns against ~12,000 ns: bench/RESULTS.md, "Allocation tracing").
  *
  * What arch/x86/kernel/uprobes.c (6.x) emulates, checked against the source:
  *   branch_setup_xol_ops(): jmp rel8 (eb), jmp rel32 (e9), call rel32 (e8),

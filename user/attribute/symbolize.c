@@ -13,9 +13,10 @@
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include "attribute/alloc_libs.h"
+#include "attribute/symbolize.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/procfs.h"
-#include "attribute/symbolize.h"
 #include "util/u64map.h"
 
 #define BUILD_ID_MAX 64
@@ -58,7 +59,7 @@ struct sym_proc {
 
 struct symbolizer {
 	struct sym_file **files;
-	size_t nr_files;
+	size_t nr_files, cap_files;
 	struct sym_alias *aliases;
 	size_t nr_aliases, cap_aliases;
 	struct u64map procs; /* pid -> struct sym_proc * */
@@ -123,7 +124,7 @@ void symbolizer__free(struct symbolizer *s)
 
 static int read_maps(struct sym_proc *p)
 {
-	struct sym_mapping *maps = NULL, *bigger;
+	struct sym_mapping *maps = NULL;
 	size_t nr = 0, cap = 0, line_cap = 0, i;
 	struct maps_entry *e;
 	char path[64], *line = NULL;
@@ -142,13 +143,8 @@ static int read_maps(struct sym_proc *p)
 	while (getline(&line, &line_cap, f) > 0) {
 		if (maps_line__parse(line, e) || e->perms[2] != 'x' || e->path[0] != '/')
 			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 32;
-			bigger = realloc(maps, cap * sizeof(*maps));
-			if (!bigger)
-				break;
-			maps = bigger;
-		}
+		if (ARRAY_GROW(maps, cap, nr + 1))
+			break;
 		memset(&maps[nr], 0, sizeof(maps[nr]));
 		maps[nr].start = e->start;
 		maps[nr].end = e->end;
@@ -292,14 +288,10 @@ static struct sym_file *file_by_build_id(struct symbolizer *s, const __u8 *id, s
 static struct sym_file *file_new(struct symbolizer *s, int fd, const char *path, const char *module,
 				 const __u8 *id, size_t id_len)
 {
-	struct sym_file *f = calloc(1, sizeof(*f)), **bigger;
+	struct sym_file *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	if (!f || ARRAY_GROW(s->files, s->cap_files, s->nr_files + 1))
 		goto err_fd;
-	bigger = realloc(s->files, (s->nr_files + 1) * sizeof(*bigger));
-	if (!bigger)
-		goto err_fd;
-	s->files = bigger;
 	memcpy(f->build_id, id, id_len);
 	f->build_id_len = id_len;
 	f->dwfl = dwfl_begin(&dwfl_callbacks);
@@ -335,17 +327,8 @@ static struct sym_alias *find_alias(struct symbolizer *s, __u64 dev, __u64 ino)
 
 static void add_alias(struct symbolizer *s, __u64 dev, __u64 ino, struct sym_file *f)
 {
-	struct sym_alias *bigger;
-
-	if (s->nr_aliases == s->cap_aliases) {
-		size_t cap = s->cap_aliases ? s->cap_aliases * 2 : 32;
-
-		bigger = realloc(s->aliases, cap * sizeof(*bigger));
-		if (!bigger)
-			return;
-		s->aliases = bigger;
-		s->cap_aliases = cap;
-	}
+	if (ARRAY_GROW(s->aliases, s->cap_aliases, s->nr_aliases + 1))
+		return;
 	s->aliases[s->nr_aliases++] = (struct sym_alias){ .dev = dev, .ino = ino, .file = f };
 }
 

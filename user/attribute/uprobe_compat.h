@@ -15,7 +15,7 @@
  * with .session = true replaces uprobe_multi_link_create().
  *
  * The kernel is probed for the feature by the kfunc bpf_session_is_return in
- * its BTF (features.c: uprobe_session).
+ * its BTF (collect/features.c: uprobe_session).
  */
 #ifndef MEMOBS_UPROBE_COMPAT_H
 #define MEMOBS_UPROBE_COMPAT_H

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `memobs check`: every kernel feature, hook and privilege memobs needs, ok or missing. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,9 +10,11 @@
 #include "cli/cmd.h"
 #include "collect/features.h"
 #include "collect/loader.h"
+#include "cli/opts.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
 #include "pipeline/pipeline.h"
+#include "util/array.h"
 
 int cmd_check_privileges(void)
 {
@@ -52,8 +55,8 @@ void log_startup_line(const struct pipeline *p)
 	char release[128];
 
 	kernel_release(release, sizeof(release));
-	p_info("memobs %s started: kernel %s; sampler iter/task; exec/exit %s; oom %s; uprobe sessions %s",
-	       MEMOBS_VERSION, release, f->tp_btf_exec && f->tp_btf_exit ? "tp_btf" : "partial",
+	p_info("version %s started: kernel %s; sampler iter/task; oom %s; uprobe sessions %s",
+	       MEMOBS_VERSION, release,
 	       f->oom_tp_task	  ? "tp_btf/mark_victim"
 	       : f->oom_tp_exists ? "tracepoint/oom/mark_victim"
 				  : "none",
@@ -96,6 +99,38 @@ static bool try_load(const struct features *f)
 	return err == 0;
 }
 
+static void check_usage(FILE *out)
+{
+	fputs("usage: memobs check [-v]\n"
+	      "Prints each kernel feature, hook and privilege memobs needs, ok or missing with the\n"
+	      "reason. Exits 1 if the always-on tier cannot run here.\n"
+	      "  -v, --verbose  debug diagnostics on stderr, libbpf's included\n"
+	      "  -h, --help     this text\n",
+	      out);
+}
+
+static enum opts_result check_opts__parse(int argc, char **argv, int *verbosity, char *err,
+					  size_t err_size)
+{
+	static const struct option long_options[] = {
+		OPTS_COMMON_LONG_OPTIONS,
+	};
+	enum opts_result r;
+	int c;
+
+	*verbosity = 0;
+	optind = 0; /* glibc: a full re-initialisation, so that parsing can be repeated */
+	opterr = 0; /* our own messages */
+	while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
+		switch (c) {
+		default:
+			if ((r = opts__common(c, argc, argv, verbosity, err, err_size)))
+				return r;
+		}
+	}
+	return opts__no_operands(argc, argv, err, err_size);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct mounts m;
@@ -104,18 +139,13 @@ int cmd_check(int argc, char **argv)
 	char caps_detail[128], ptrace_detail[128];
 	const char *missing_cap = NULL, *optional_cap;
 	bool core_ok, loaded;
-	int err, caps_err;
+	int err, caps_err, verbosity;
+	char msg[256];
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		puts("usage: memobs check\n"
-		     "Prints each kernel feature, hook and privilege memobs needs, ok or missing with the\n"
-		     "reason. Exits 1 if the always-on tier cannot run here.");
-		return 0;
-	}
-	if (argc > 1) {
-		p_err("check: unexpected argument '%s' (see 'memobs check --help')", argv[1]);
-		return 2;
-	}
+	err = check_opts__parse(argc, argv, &verbosity, msg, sizeof(msg));
+	if (err != OPTS_OK)
+		return opts__exit_status(err, "check", msg, check_usage);
+	opts__add_verbosity(verbosity);
 	err = mounts__discover(&m, "/proc/self/mountinfo");
 	if (err) {
 		p_err("failed to read '/proc/self/mountinfo': %s", strerror(-err));
@@ -153,8 +183,6 @@ int cmd_check(int argc, char **argv)
 			{ "iter/task", f.task_iter, true,
 			  "BPF task iterator: the always-on sampler" },
 			{ "cgroup2", f.cgroup2, true, cgroup_detail },
-			{ "tp_btf/exec", f.tp_btf_exec, false, "sched_process_exec: exec events" },
-			{ "tp_btf/exit", f.tp_btf_exit, false, "sched_process_exit: exit events" },
 			{ "oom:mark_victim", f.oom_tp_exists, false,
 			  f.oom_tp_task ? "tp_btf (passes the victim task, 6.8+)"
 					: "classic tracepoint (needs tracefs)" },
@@ -165,7 +193,7 @@ int cmd_check(int argc, char **argv)
 			  "kfunc bpf_session_is_return (6.13+): return probes only on sampled calls" },
 		};
 
-		core_ok = print_rows(rows, sizeof(rows) / sizeof(rows[0]));
+		core_ok = print_rows(rows, ARRAY_SIZE(rows));
 	}
 	loaded = core_ok && try_load(&f);
 	printf("%-8s %-22s %s\n", loaded ? "ok" : "MISSING", "load+attach",

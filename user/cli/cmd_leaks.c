@@ -5,69 +5,34 @@
  * with the most sampled bytes still outstanding.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "attribute/attr.h"
+#include "collect/features.h"
 #include "identity/cgroup.h"
 #include "cli/cmd.h"
 #include "util/fmt.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
-#include "cli/opts.h"
+#include "cli/leaks_opts.h"
+#include "output/render.h"
+#include "util/array.h"
+#include "util/clock.h"
 #include "util/stop_signal.h"
 
-struct leaks_opts {
-	__u64 cgroup_id;
-	const char *cgroup_arg;
-	int pid;
-	bool all;
-	double duration_s;
-	__u64 top;
-	bool json;
-	__u64 sample_bytes;
-	bool trace_mm;
-	bool no_session;
-};
-
-static void usage(FILE *out)
-{
-	fputs("usage: memobs leaks (--cgroup PATH|ID | --pid PID | --all) [--duration S] [--top N]\n"
-	      "                    [--json] [--malloc-sample-bytes N] [--trace-mm] [--no-session]\n"
-	      "Traces allocations of the named processes for S seconds (default 10; Ctrl-C ends\n"
-	      "early), then prints the call sites with the most bytes outstanding. Allocations\n"
-	      "are sampled every N bytes on average (default 512K; 1: every allocation): bytes\n"
-	      "and counts are estimates.\n"
-	      "  --cgroup PATH|ID   a cgroup v2 (path under the cgroup2 mount, or its id), with\n"
-	      "                     its descendants; processes that start there are traced too\n"
-	      "  --pid PID          one process\n"
-	      "  --all              every process on the host (probes attached once per file)\n"
-	      "  --top N            call sites to print (default 10)\n"
-	      "  --json             JSON lines: one per site, then a summary\n"
-	      "  --trace-mm         also count mmap/munmap/mremap/brk and page faults by call site\n"
-	      "  --no-session       return probes on every call even where uprobe sessions exist\n",
-	      out);
-}
-
 /* A cgroup given as an id, a path under the cgroup2 mount, or an absolute path. */
-static int resolve_cgroup(const char *arg, __u64 *id)
+static int resolve_cgroup(const struct mounts *m, const char *arg, __u64 *id)
 {
-	struct mounts *m = calloc(1, sizeof(*m));
 	char dir[PATH_MAX * 2];
 	char *end;
 	int err;
 
-	if (!m)
-		return -ENOMEM;
-	err = mounts__discover(m, "/proc/self/mountinfo");
-	if (!err && !m->cgroup2[0])
-		err = -ENOENT;
+	err = m->cgroup2[0] ? 0 : -ENOENT;
 	if (!err) {
 		if (arg[0] == '/' && !strncmp(arg, m->cgroup2, strlen(m->cgroup2)))
 			snprintf(dir, sizeof(dir), "%s", arg);
@@ -81,114 +46,7 @@ static int resolve_cgroup(const char *arg, __u64 *id)
 			err = (*end || !*id || end == arg) ? -ENOENT : 0;
 		}
 	}
-	free(m);
 	return err;
-}
-
-static int parse_args(int argc, char **argv, struct leaks_opts *o)
-{
-	enum { OPT_SAMPLE = 256, OPT_TRACE_MM, OPT_NO_SESSION };
-	static const struct option long_opts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "top", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "malloc-sample-bytes", required_argument, NULL, OPT_SAMPLE },
-		{ "trace-mm", no_argument, NULL, OPT_TRACE_MM },
-		{ "no-session", no_argument, NULL, OPT_NO_SESSION },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	__u64 v;
-	int c, targets = 0;
-
-	o->duration_s = 10;
-	o->top = 10;
-	o->sample_bytes = ATTR_DEFAULT_SAMPLE_BYTES;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->cgroup_arg = optarg;
-			targets++;
-			break;
-		case 'p':
-			if (parse_u64(optarg, 1, INT_MAX, &v)) {
-				p_err("invalid --pid '%s': expected a process id", optarg);
-				return 2;
-			}
-			o->pid = v;
-			targets++;
-			break;
-		case 'a':
-			o->all = true;
-			targets++;
-			break;
-		case 'd':
-			if (parse_seconds(optarg, 7 * 86400, &o->duration_s)) {
-				p_err("invalid --duration '%s': expected seconds > 0 (e.g. 30, 2m)",
-				      optarg);
-				return 2;
-			}
-			break;
-		case 'n':
-			if (parse_u64(optarg, 1, 100000, &o->top)) {
-				p_err("invalid --top '%s': expected a count from 1 to 100000",
-				      optarg);
-				return 2;
-			}
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case OPT_SAMPLE:
-			if (parse_bytes(optarg, &o->sample_bytes) || !o->sample_bytes ||
-			    o->sample_bytes > (1ULL << 40)) {
-				p_err("invalid --malloc-sample-bytes '%s': expected bytes from 1 to 1T "
-				      "(e.g. 1, 4096, 512K)",
-				      optarg);
-				return 2;
-			}
-			break;
-		case OPT_TRACE_MM:
-			o->trace_mm = true;
-			break;
-		case OPT_NO_SESSION:
-			o->no_session = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s' (see 'memobs leaks --help')", argv[optind]);
-		return 2;
-	}
-	if (targets != 1) {
-		p_err("%s one of --cgroup, --pid or --all (see 'memobs leaks --help')",
-		      targets ? "expected only" : "expected");
-		return 2;
-	}
-	if (o->cgroup_arg && resolve_cgroup(o->cgroup_arg, &o->cgroup_id)) {
-		p_err("invalid --cgroup '%s': no such cgroup (a path under the cgroup2 mount, or an id)",
-		      o->cgroup_arg);
-		return 2;
-	}
-	return 0;
-}
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static bool pid_alive(int pid)
@@ -199,37 +57,22 @@ static bool pid_alive(int pid)
 	return access(path, F_OK) == 0;
 }
 
+static double site_age_s(const struct attr_site *s, __u64 now)
+{
+	return now > s->est.oldest_ts_ns ? (now - s->est.oldest_ts_ns) / 1e9 : 0;
+}
+
 static void print_site_json(struct json *j, const struct attr_site *s, size_t rank, __u64 now)
 {
-	size_t i;
+	struct record r;
 
-	json_reset(j);
-	json_obj_begin(j);
-	json_key(j, "type");
-	json_str(j, "leak_site");
-	json_key(j, "rank");
-	json_u64(j, rank);
-	json_key(j, "pid");
-	json_u64(j, s->est.pid);
-	json_key(j, "cgroup_id");
-	json_u64(j, s->est.cgroup_id);
-	json_key(j, "est_bytes");
-	json_u64(j, (__u64)(s->est.est_bytes + 0.5));
-	json_key(j, "est_allocs");
-	json_u64(j, (__u64)(s->est.est_allocs + 0.5));
-	json_key(j, "samples");
-	json_u64(j, s->est.samples);
-	json_key(j, "sampled_bytes");
-	json_u64(j, s->est.sampled_bytes);
-	json_key(j, "age_s");
-	json_double(j, now > s->est.oldest_ts_ns ? (now - s->est.oldest_ts_ns) / 1e9 : 0, 1);
-	json_key(j, "stack");
-	json_arr_begin(j);
-	for (i = 0; i < s->nr_frames; i++)
-		json_str(j, s->frames[i]);
-	json_arr_end(j);
-	json_obj_end(j);
-	json_write_line(j, stdout);
+	record__init(&r, RECORD_LEAK_SITE, clock_wall_ms(), NULL);
+	r.leak_site.rank = rank;
+	r.leak_site.site.est = &s->est;
+	r.leak_site.site.frames = s->frames;
+	r.leak_site.site.nr_frames = s->nr_frames;
+	r.leak_site.age_s = site_age_s(s, now);
+	render__line(stdout, j, &r);
 }
 
 static void print_site_table(const struct attr_site *s, __u64 now)
@@ -240,8 +83,7 @@ static void print_site_table(const struct attr_site *s, __u64 now)
 	fmt_size(bytes, sizeof(bytes), (__u64)(s->est.est_bytes + 0.5));
 	fmt_count(allocs, sizeof(allocs), s->est.est_allocs);
 	printf("%9s %10s %8llu %7.1f  %s\n", bytes, allocs, (unsigned long long)s->est.samples,
-	       now > s->est.oldest_ts_ns ? (now - s->est.oldest_ts_ns) / 1e9 : 0.0,
-	       s->nr_frames ? s->frames[0] : "?");
+	       site_age_s(s, now), s->nr_frames ? s->frames[0] : "?");
 	for (i = 1; i < s->nr_frames; i++)
 		printf("%38s  %s\n", "", s->frames[i]);
 }
@@ -259,27 +101,17 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 		printf("\n%9s %10s %-12s %s\n", "BYTES", "COUNT", "KIND", "STACK");
 	for (i = 0; i < nr; i++) {
 		if (o->json) {
-			json_reset(j);
-			json_obj_begin(j);
-			json_key(j, "type");
-			json_str(j, "mm_site");
-			json_key(j, "kind");
-			json_str(j, attr_mm_kind__str(mm[i].kind));
-			json_key(j, "pid");
-			json_u64(j, mm[i].pid);
-			json_key(j, "cgroup_id");
-			json_u64(j, mm[i].cgroup_id);
-			json_key(j, "count");
-			json_u64(j, mm[i].count);
-			json_key(j, "bytes");
-			json_u64(j, mm[i].bytes);
-			json_key(j, "stack");
-			json_arr_begin(j);
-			for (k = 0; k < mm[i].nr_frames; k++)
-				json_str(j, mm[i].frames[k]);
-			json_arr_end(j);
-			json_obj_end(j);
-			json_write_line(j, stdout);
+			struct record r;
+
+			record__init(&r, RECORD_MM_SITE, clock_wall_ms(), NULL);
+			r.mm_site.kind = attr_mm_kind__str(mm[i].kind);
+			r.mm_site.pid = mm[i].pid;
+			r.mm_site.cgroup_id = mm[i].cgroup_id;
+			r.mm_site.count = mm[i].count;
+			r.mm_site.bytes = mm[i].bytes;
+			r.mm_site.frames = mm[i].frames;
+			r.mm_site.nr_frames = mm[i].nr_frames;
+			render__line(stdout, j, &r);
 			continue;
 		}
 		fmt_size(bytes, sizeof(bytes), mm[i].bytes);
@@ -294,14 +126,11 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 static void print_summary(struct attr *a, const struct leaks_opts *o, double elapsed_s,
 			  size_t nr_sites, bool target_exited, struct json *j)
 {
-	static const char *const stat_names[MEMOBS_ATTR_STAT_NR] = {
-		"reserved", "sampled", "live_full",	"stacks_full", "inflight_full",
-		"frees",    "failed",  "ringbuf_drops", "mm_events",   "mm_full",
-	};
+	struct leaks_summary_record *sum;
 	struct attr_stats st;
+	struct record r;
 	__u64 outstanding;
 	char size[16];
-	int i;
 
 	attr__stats(a, &st);
 	/* only the named processes are traced: every sample is theirs */
@@ -317,50 +146,33 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 			target_exited ? " (the process exited: what it held at exit)" : "");
 		return;
 	}
-	json_reset(j);
-	json_obj_begin(j);
-	json_key(j, "type");
-	json_str(j, "leaks_summary");
-	json_key(j, "duration_s");
-	json_double(j, elapsed_s, 1);
-	json_key(j, "sample_bytes");
-	json_u64(j, attr__sample_bytes(a));
-	json_key(j, "est_outstanding_bytes");
-	json_u64(j, outstanding);
-	json_key(j, "sites");
-	json_u64(j, nr_sites);
-	json_key(j, "target_exited");
-	json_bool(j, target_exited);
-	json_key(j, "session");
-	json_bool(j, st.session);
-	json_key(j, "attach_failures");
-	json_u64(j, st.attach_failures);
-	json_key(j, "files_attached");
-	json_u64(j, st.files_attached);
-	json_key(j, "links");
-	json_u64(j, st.links);
-	json_key(j, "pids_traced");
-	json_u64(j, st.pids_traced);
-	json_key(j, "probes_at_entry");
-	json_u64(j, st.probes_at_entry);
-	json_key(j, "bpf");
-	json_obj_begin(j);
-	for (i = 0; i < MEMOBS_ATTR_STAT_NR; i++) {
-		if (i == MEMOBS_ATTR_STAT_CALLS)
-			continue;
-		json_key(j, stat_names[i]);
-		json_u64(j, st.bpf[i]);
-	}
-	json_obj_end(j);
-	json_obj_end(j);
-	json_write_line(j, stdout);
+	record__init(&r, RECORD_LEAKS_SUMMARY, clock_wall_ms(), NULL);
+	sum = &r.leaks_summary;
+	sum->duration_s = elapsed_s;
+	sum->sample_bytes = attr__sample_bytes(a);
+	sum->malloc_outstanding_bytes = outstanding;
+	sum->nr_sites = nr_sites;
+	sum->target_exited = target_exited;
+	sum->session = st.session;
+	sum->attach_failures = st.attach_failures;
+	sum->files_attached = st.files_attached;
+	sum->links = st.links;
+	sum->pids_traced = st.pids_traced;
+	sum->probes_at_entry = st.probes_at_entry;
+	memcpy(sum->bpf, st.bpf, sizeof(sum->bpf));
+	render__line(stdout, j, &r);
 }
 
 int cmd_leaks(int argc, char **argv)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM };
-	struct leaks_opts o = {};
+	struct leaks_opts o;
+	char msg[256];
 	struct attr_opts ao = {};
+	struct mounts mounts;
+	struct features features;
+	struct cgroup_resolver *cgroups = NULL;
+	int mounts_err;
 	struct alloc_filter filter = {};
 	struct attr_site *sites = NULL;
 	struct attr *a = NULL;
@@ -370,12 +182,23 @@ int cmd_leaks(int argc, char **argv)
 	size_t nr = 0, i;
 	int err;
 
-	err = parse_args(argc, argv, &o);
-	if (err)
-		return err < 0 ? 0 : err;
+	err = leaks_opts__parse(argc, argv, &o, msg, sizeof(msg));
+	if (err != OPTS_OK)
+		return opts__exit_status(err, "leaks", msg, leaks_opts__usage);
+	opts__add_verbosity(o.verbosity);
+	/* the host context, built once: for --cgroup and for the attribution tier */
+	mounts_err = mounts__discover(&mounts, "/proc/self/mountinfo");
+	if (o.cgroup_arg && (mounts_err || resolve_cgroup(&mounts, o.cgroup_arg, &o.cgroup_id))) {
+		opts__fail(msg, sizeof(msg),
+			   "invalid value '%s' for --cgroup: no such cgroup (a path under the "
+			   "cgroup2 mount, or an id)",
+			   o.cgroup_arg);
+		return opts__exit_status(OPTS_USAGE_ERROR, "leaks", msg, NULL);
+	}
 	if (o.pid && !pid_alive(o.pid)) {
-		p_err("invalid --pid '%d': no such process", o.pid);
-		return 2;
+		opts__fail(msg, sizeof(msg), "invalid value '%d' for --pid: no such process",
+			   o.pid);
+		return opts__exit_status(OPTS_USAGE_ERROR, "leaks", msg, NULL);
 	}
 	if (cmd_check_privileges())
 		return 1;
@@ -387,9 +210,21 @@ int cmd_leaks(int argc, char **argv)
 	ao.trace_mm_all = o.trace_mm && o.all;
 	ao.no_session = o.no_session;
 	ao.keep_exited = true;
-	if ((err = attr__open(&a, &ao)))
+	if (mounts_err) {
+		p_err("failed to read '/proc/self/mountinfo': %s", strerror(-mounts_err));
 		return 1;
-	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
+	}
+	features__probe(&features, &mounts);
+	if (mounts.cgroup2[0])
+		cgroups = cgroup_resolver__new(mounts.cgroup2);
+	ao.mounts = &mounts;
+	ao.features = &features;
+	ao.cgroups = cgroups;
+	if ((err = attr__open(&a, &ao))) {
+		cgroup_resolver__free(cgroups);
+		return 1;
+	}
+	stop_signal__install(stop_signals, ARRAY_SIZE(stop_signals));
 
 	if (o.pid) {
 		filter.pid = o.pid;
@@ -401,14 +236,15 @@ int cmd_leaks(int argc, char **argv)
 		p_err("failed to trace %s: %s", o.pid ? "the process" : "the cgroup",
 		      strerror(-err));
 		attr__close(a);
+		cgroup_resolver__free(cgroups);
 		return 1;
 	}
 	p_info("tracing for %.1f s (sampling every %llu bytes on average)", o.duration_s,
 	       (unsigned long long)o.sample_bytes);
 
-	start = monotonic_ns();
+	start = clock_mono_ns();
 	deadline = start + (__u64)(o.duration_s * 1e9);
-	while (!*stop_signal__flag() && (now = monotonic_ns()) < deadline) {
+	while (!*stop_signal__flag() && (now = clock_mono_ns()) < deadline) {
 		int wait_ms = (deadline - now) / 1000000;
 
 		if (o.pid && !pid_alive(o.pid)) {
@@ -422,7 +258,7 @@ int cmd_leaks(int argc, char **argv)
 		}
 	}
 	attr__poll(a, 0);
-	now = monotonic_ns();
+	now = clock_mono_ns();
 
 	json_init(&j);
 	if (attr__top_sites(a, &filter, o.top, &sites, &nr)) {
@@ -445,5 +281,6 @@ int cmd_leaks(int argc, char **argv)
 	free(sites);
 	json_free(&j);
 	attr__close(a);
+	cgroup_resolver__free(cgroups);
 	return 0;
 }

@@ -4,17 +4,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/time.h>
 #include "collect/caps.h"
 #include "cli/cmd.h"
-#include "output/emit.h"
+#include "output/render.h"
 #include "util/log.h"
 #include "output/metrics.h"
 #include "output/metrics_http.h"
 #include "pipeline/pipeline.h"
 #include "cli/run_opts.h"
-#include "output/snapsock.h"
+#include "output/snapsock_server.h"
+#include "util/array.h"
+#include "util/clock.h"
 #include "util/stop_signal.h"
 
 /* SIGALRM is --duration; the stop cuts the ring-buffer wait short. */
@@ -22,7 +23,7 @@ static void install_signal_handlers(void)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGALRM };
 
-	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
+	stop_signal__install(stop_signals, ARRAY_SIZE(stop_signals));
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout becomes -EIO, reported once */
 }
 
@@ -45,12 +46,35 @@ struct run_ctx {
 	__u64 start_time_s;
 };
 
-static void on_event(void *ctx, const struct pipeline_event *ev)
+/* The pass's oom_kill and leak lines, then (with --snapshots) a sample line per cgroup. */
+static int write_pass(struct run_ctx *rc, const struct pipeline_pass *pass, bool snapshots,
+		      bool malloc_traced)
 {
-	struct run_ctx *rc = ctx;
+	struct record r;
+	size_t i;
+	int err = 0;
 
-	if (!rc->output_err)
-		rc->output_err = emit_event(stdout, &rc->json, ev);
+	for (i = 0; i < pass->nr_events && !err; i++)
+		err = render__line(stdout, &rc->json, &pass->events[i]);
+	for (i = 0; snapshots && pass->snap && i < pass->snap->nr_cgroups && !err; i++) {
+		const struct cgroup_stat *cg = &pass->snap->cgroups[i];
+
+		record__init(&r, RECORD_SAMPLE, pass->snap->ts_ms, cg);
+		r.sample.cg = cg;
+		r.sample.interval_s = pass->snap->interval_s;
+		r.sample.malloc_traced = malloc_traced;
+		err = render__line(stdout, &rc->json, &r);
+	}
+	return err;
+}
+
+static int write_stats(struct run_ctx *rc, __u64 ts_ms, const struct pipeline_stats *st)
+{
+	struct record r;
+
+	record__init(&r, RECORD_STATS, ts_ms, NULL);
+	r.stats = *st;
+	return render__line(stdout, &rc->json, &r);
 }
 
 /*
@@ -93,29 +117,25 @@ static int start_metrics(struct run_ctx *rc, const char *addr, double interval_s
 	return err;
 }
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx *rc)
 {
+	struct pipeline_pass pass;
 	const struct snapshot *snap;
 	struct pipeline_stats st;
-	__u64 last_stats_ms = now_ms();
+	__u64 last_stats_ms = clock_wall_ms();
 	int err;
 
 	for (;;) {
-		err = pipeline__next(p, &snap);
+		err = pipeline__next(p, &pass);
 		if (err == -EINTR)
 			return 0;
 		if (err)
 			return err;
-		if (o->snapshots && !rc->output_err)
-			rc->output_err = emit_samples(stdout, &rc->json, snap, o->malloc_all);
+		if (!rc->output_err)
+			rc->output_err = write_pass(rc, &pass, o->snapshots, o->malloc_all);
+		snap = pass.snap;
+		if (!snap)
+			goto check_output; /* events only: the pass comes later */
 		pipeline__stats(p, &st);
 		if (rc->socket)
 			snapsock_server__publish(rc->socket, snap, &st);
@@ -123,10 +143,10 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 			publish_metrics(rc, snap, &st, o->metrics_max_cgroups);
 		if (snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000) &&
 		    !rc->output_err) {
-			pipeline__stats(p, &st);
-			rc->output_err = emit_stats(stdout, &rc->json, snap->ts_ms, &st);
+			rc->output_err = write_stats(rc, snap->ts_ms, &st);
 			last_stats_ms = snap->ts_ms;
 		}
+	check_output:
 		if (rc->output_err) {
 			p_err("failed to write to stdout: %s", strerror(-rc->output_err));
 			return rc->output_err;
@@ -145,18 +165,12 @@ int cmd_run(int argc, char **argv)
 	int err;
 
 	err = run_opts__parse(argc, argv, &o, msg, sizeof(msg));
-	if (err == RUN_PARSE_HELP) {
-		run_opts__usage(stdout);
-		return 0;
-	}
-	if (err) {
-		p_err("run: %s (see 'memobs run --help')", msg);
-		return 2;
-	}
-	log_level += o.verbosity;
+	if (err != OPTS_OK)
+		return opts__exit_status(err, "run", msg, run_opts__usage);
+	opts__add_verbosity(o.verbosity);
 	install_signal_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rc.start_time_s = now_ms() / 1000;
+	rc.start_time_s = clock_wall_ms() / 1000;
 	json_init(&rc.json);
 
 	popts.interval_s = o.interval_s;
@@ -171,8 +185,6 @@ int cmd_run(int argc, char **argv)
 	popts.escalate_for_s = o.escalate_for_s;
 	popts.malloc_sample_bytes = o.malloc_sample_bytes;
 	popts.stop = stop_signal__flag();
-	popts.on_event = on_event;
-	popts.ctx = &rc;
 	err = cmd_check_privileges();
 	if (!err)
 		err = pipeline__open(&p, &popts);
@@ -194,7 +206,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (p && !rc.output_err) {
 		pipeline__stats(p, &st);
-		emit_stats(stdout, &rc.json, now_ms(), &st);
+		write_stats(&rc, clock_wall_ms(), &st);
 	}
 	metrics_server__stop(rc.metrics);
 	snapsock_server__close(rc.socket);

@@ -6,7 +6,6 @@
  * same frames through a socket pair: one code path for both sources.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <locale.h>
 #include <math.h>
 #include <poll.h>
@@ -19,17 +18,21 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include "cli/cmd.h"
-#include "output/emit.h"
+#include "output/render.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "cli/opts.h"
+#include "cli/top_opts.h"
 #include "pipeline/pipeline.h"
-#include "output/snapsock.h"
+#include "output/snapsock_client.h"
+#include "output/snapsock_server.h"
+#include "output/snapsock_wire.h"
+#include "util/array.h"
+#include "util/clock.h"
 #include "util/stop_signal.h"
 #include "top/top_model.h"
-#include "top/top_view.h"
+#include "top/top_screen.h"
+#include "top/top_table.h"
 
-#define MAX_DELAY_S 3600.0
 #define CONNECT_TIMEOUT_MS 1000
 /* A frame whose first byte arrived must be whole within this. */
 #define FRAME_TIMEOUT_MS 5000
@@ -39,157 +42,13 @@
 #define INPROC_WINDOW_S 300.0
 #define INPROC_MIN_GROWTH (32.0 * 1024)
 
-struct top_opts {
-	double delay_s;
-	__u64 iterations; /* 0: until q or a signal */
-	enum top_col sort;
-	bool reverse;
-	int max_rows;
-	bool no_color;
-	bool once;
-	bool json;
-	const char *socket_path;
-};
-
-enum {
-	OPT_NO_COLOR = 256,
-	OPT_ONCE,
-	OPT_JSON,
-	OPT_SOCKET,
-};
-
-static const struct option long_options[] = {
-	{ "delay", required_argument, NULL, 'd' },
-	{ "iterations", required_argument, NULL, 'n' },
-	{ "sort", required_argument, NULL, 's' },
-	{ "reverse", no_argument, NULL, 'R' },
-	{ "rows", required_argument, NULL, 'r' },
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "socket", required_argument, NULL, OPT_SOCKET },
-	{ "help", no_argument, NULL, 'h' },
-	{},
-};
-
-static void usage(FILE *out)
-{
-	int c;
-
-	fputs("usage: memobs top [options]\n"
-	      "A live view of every cgroup's memory: who grows, how fast, how long until its limit.\n"
-	      "Reads the snapshots of a running `memobs run` from its socket; with no daemon,\n"
-	      "collects in-process (root needed then).\n"
-	      "\n"
-	      "  -d, --delay S        refresh every S seconds when collecting in-process (default 2;\n"
-	      "                       a daemon refreshes at its own interval)\n"
-	      "  -n, --iterations N   exit after N refreshes\n"
-	      "  -s, --sort KEY       sort column (default growth), one of:\n",
-	      out);
-	for (c = 0; c < TOP_COL_NR; c++)
-		fprintf(out, "                         %-7s %s\n", top_cols[c].key,
-			top_cols[c].help);
-	fputs("  -R, --reverse        reverse the sort order\n"
-	      "  -r, --rows N         show at most N cgroups\n"
-	      "      --no-color       no colours (a suspected leak is still marked '!' and LEAK)\n"
-	      "      --once           print one plain-text table and exit (for scripts and pipes)\n"
-	      "      --json           with --once (or a non-terminal stdout): JSON lines, one per cgroup\n"
-	      "      --socket PATH    the daemon's socket (default " SNAPSOCK_DEFAULT_PATH ")\n"
-	      "  -h, --help           this text\n"
-	      "When stdout is not a terminal, a table (or JSON lines) is printed per refresh.\n",
-	      out);
-}
-
-enum { PARSE_OK = 0, PARSE_HELP = 1 };
-
-static int bad_value(const char *opt, const char *value, const char *want)
-{
-	p_err("top: invalid value '%s' for %s: expected %s (see 'memobs top --help')", value, opt,
-	      want);
-	return -EINVAL;
-}
-
-static int parse_opts(int argc, char **argv, struct top_opts *o)
-{
-	__u64 n;
-	int c, col;
-
-	memset(o, 0, sizeof(*o));
-	o->delay_s = 2;
-	o->sort = TOP_COL_GROWTH;
-	o->socket_path = SNAPSOCK_DEFAULT_PATH;
-	optind = 0; /* glibc: a full re-initialisation */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:n:s:r:Rh", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (parse_seconds(optarg, MAX_DELAY_S, &o->delay_s))
-				return bad_value("--delay", optarg,
-						 "seconds > 0 (e.g. 1, 0.5, 2s)");
-			break;
-		case 'n':
-			if (parse_u64(optarg, 1, UINT32_MAX, &o->iterations))
-				return bad_value("--iterations", optarg, "a whole number >= 1");
-			break;
-		case 's':
-			col = top_col__parse(optarg);
-			if (col < 0)
-				return bad_value(
-					"--sort", optarg,
-					"name, procs, anon, growth, trend, faults, heap, mmap, "
-					"malloc, limit, ttl or state");
-			o->sort = col;
-			break;
-		case 'R':
-			o->reverse = true;
-			break;
-		case 'r':
-			if (parse_u64(optarg, 1, 1000000, &n))
-				return bad_value("--rows", optarg, "a whole number >= 1");
-			o->max_rows = (int)n;
-			break;
-		case OPT_NO_COLOR:
-			o->no_color = true;
-			break;
-		case OPT_ONCE:
-			o->once = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_SOCKET:
-			if (!*optarg)
-				return bad_value("--socket", optarg, "a path");
-			o->socket_path = optarg;
-			break;
-		case 'h':
-			return PARSE_HELP;
-		case ':':
-			p_err("top: option '%s' needs a value (see 'memobs top --help')",
-			      argv[optind - 1]);
-			return -EINVAL;
-		default:
-			p_err("top: unknown option '%s' (see 'memobs top --help')",
-			      argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		p_err("top: unexpected argument '%s' (see 'memobs top --help')", argv[optind]);
-		return -EINVAL;
-	}
-	if (o->once)
-		o->iterations = 1;
-	return PARSE_OK;
-}
-
 /* ---- signals: a flag, and the loop leaves ---- */
 
 static void install_signal_handlers(void)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
-	stop_signal__install(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]));
+	stop_signal__install(stop_signals, ARRAY_SIZE(stop_signals));
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -210,20 +69,22 @@ struct source {
 static void *collector_thread(void *arg)
 {
 	struct source *src = arg;
-	const struct snapshot *snap;
+	struct pipeline_pass pass;
 	struct pipeline_stats st;
 	size_t len;
 	void *frame;
 	int err;
 
 	for (;;) {
-		err = pipeline__next(src->pipeline, &snap);
+		err = pipeline__next(src->pipeline, &pass);
 		if (err == -EINTR && !src->stop)
 			continue;
 		if (err)
 			break;
+		if (!pass.snap)
+			continue; /* events only: the view shows passes */
 		pipeline__stats(src->pipeline, &st);
-		err = snapsock__encode(snap, &st, &frame, &len);
+		err = snapsock__encode(pass.snap, &st, &frame, &len);
 		if (err)
 			break;
 		err = snapsock__write_all(src->writer_fd, frame, len);
@@ -333,14 +194,6 @@ static void frame_release(struct frame *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stall_ms(const struct frame *last, const struct top_opts *o)
 {
 	double interval_s = last->snap ? last->snap->interval_s : o->delay_s;
@@ -376,43 +229,28 @@ static void report_source_error(const struct source *src, int err)
 
 /* ---- plain output: --once, --json, or a stdout that is no terminal ---- */
 
-static const char *leak_state_name(enum leak_state s)
-{
-	return s == LEAK_SUSPECTED ? "suspected" : "none";
-}
-
+/* One sample line per cgroup, as `memobs run --snapshots` writes them. */
 static int print_json(const struct top_model *m, struct json *j, int max_rows)
 {
 	const struct snapshot *s = top_model__snapshot(m);
 	const struct top_row *rows;
 	size_t nr = top_model__rows(m, &rows), i;
+	struct record r;
 	int shown = 0, err;
 
 	for (i = 0; i < nr; i++) {
 		const struct cgroup_stat *cg = rows[i].cg;
-		double faults = top_model__value(m, &rows[i], TOP_COL_FAULTS);
 
 		if (rows[i].proc)
 			continue;
 		if (max_rows > 0 && shown++ >= max_rows)
 			break;
-		json_reset(j);
-		emit_common(j, "sample", s->ts_ms, cg);
-		emit_sample_fields(j, cg);
-		json_key(j, "page_faults_per_s");
-		json_double(j, faults, 1);
-		json_key(j, "growth_bytes_per_s");
-		json_double(j, cg->growth_bytes_per_s, 1);
-		json_key(j, "limit_bytes");
-		cg->limit_bytes ? json_u64(j, cg->limit_bytes) : json_null(j);
-		json_key(j, "time_to_limit_s");
-		cg->time_to_limit_s >= 0 ? json_double(j, cg->time_to_limit_s, 1) : json_null(j);
-		json_key(j, "leak_state");
-		json_str(j, leak_state_name(cg->leak_state));
-		json_key(j, "malloc_outstanding_bytes");
-		json_u64(j, cg->malloc_outstanding_bytes);
-		json_obj_end(j);
-		err = json_write_line(j, stdout);
+		record__init(&r, RECORD_SAMPLE, s->ts_ms, cg);
+		r.sample.cg = cg;
+		r.sample.interval_s = s->interval_s;
+		/* the daemon traces allocations for some cgroups only: 0 means none seen */
+		r.sample.malloc_traced = cg->malloc_outstanding_bytes != 0;
+		err = render__line(stdout, j, &r);
 		if (err)
 			return err;
 	}
@@ -462,7 +300,7 @@ static int run_plain(struct source *src, struct top_model *m, const struct top_o
 /* ---- the live view ---- */
 
 struct live {
-	struct top_view *view;
+	struct top_screen *view;
 	struct top_model *model;
 	struct frame shown;
 	struct pipeline_stats prev_stats;
@@ -481,7 +319,7 @@ static int take_frame(struct live *l, struct frame *f)
 	l->header.drops = f->stats.ringbuf_drops + f->stats.map_full;
 	l->prev_stats = f->stats;
 	l->have_prev_stats = true;
-	if (top_view__paused(l->view)) {
+	if (top_screen__paused(l->view)) {
 		frame_release(f);
 		return 0;
 	}
@@ -501,8 +339,8 @@ static int live_keys(struct live *l, bool *dirty)
 {
 	int key;
 
-	while ((key = top_view__read_key(l->view)) >= 0) {
-		switch (top_view__handle_key(l->view, l->model, key)) {
+	while ((key = top_screen__read_key(l->view)) >= 0) {
+		switch (top_screen__handle_key(l->view, l->model, key)) {
 		case TOP_ACT_QUIT:
 			return 1;
 		case TOP_ACT_REDRAW:
@@ -517,16 +355,16 @@ static int live_keys(struct live *l, bool *dirty)
 
 static int run_live(struct source *src, struct top_model *m, const struct top_opts *o)
 {
-	struct top_view_opts vopts = { .no_color = o->no_color, .max_rows = o->max_rows };
+	struct top_screen_opts vopts = { .no_color = o->no_color, .max_rows = o->max_rows };
 	struct live l = { .model = m };
-	__u64 frames = 0, last_frame_ms = mono_ms(), last_draw_ms = 0;
+	__u64 frames = 0, last_frame_ms = clock_mono_ms(), last_draw_ms = 0;
 	struct frame f = {};
 	bool stalled = false, poll_failed = false;
 	int err;
 
 	enum log_level saved_level = log_level;
 
-	err = top_view__open(&l.view, &vopts);
+	err = top_screen__open(&l.view, &vopts);
 	if (err)
 		return err;
 	/* chatter on stderr would scribble over the screen; errors still show */
@@ -534,7 +372,7 @@ static int run_live(struct source *src, struct top_model *m, const struct top_op
 		log_level = LOG_ERROR;
 	l.header.source = src->desc;
 	l.header.events_per_s = -1;
-	top_view__draw(l.view, m, &l.header);
+	top_screen__draw(l.view, m, &l.header);
 	while (!*stop_signal__flag()) {
 		struct pollfd fds[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
@@ -559,25 +397,25 @@ static int run_live(struct source *src, struct top_model *m, const struct top_op
 			err = take_frame(&l, &f);
 			if (err)
 				break;
-			last_frame_ms = mono_ms();
+			last_frame_ms = clock_mono_ms();
 			dirty = true;
 			frames++;
-		} else if (mono_ms() - last_frame_ms > (__u64)stall_ms(&l.shown, o)) {
+		} else if (clock_mono_ms() - last_frame_ms > (__u64)stall_ms(&l.shown, o)) {
 			stalled = true;
 			err = -ETIMEDOUT;
 			break;
 		}
 		/* the clock in the header moves even between frames */
-		if (mono_ms() - last_draw_ms >= 1000)
+		if (clock_mono_ms() - last_draw_ms >= 1000)
 			dirty = true;
 		if (dirty) {
-			top_view__draw(l.view, m, &l.header);
-			last_draw_ms = mono_ms();
+			top_screen__draw(l.view, m, &l.header);
+			last_draw_ms = clock_mono_ms();
 		}
 		if (o->iterations && frames >= o->iterations)
 			break;
 	}
-	top_view__close(l.view);
+	top_screen__close(l.view);
 	log_level = saved_level;
 	if (err && err != -ENOMEM) {
 		if (poll_failed)
@@ -597,16 +435,14 @@ int cmd_top(int argc, char **argv)
 	struct top_model *model = NULL;
 	struct source src;
 	struct top_opts o;
+	char msg[256];
 	bool live;
 	int err;
 
-	err = parse_opts(argc, argv, &o);
-	if (err == PARSE_HELP) {
-		usage(stdout);
-		return 0;
-	}
-	if (err)
-		return 2;
+	err = top_opts__parse(argc, argv, &o, msg, sizeof(msg));
+	if (err != OPTS_OK)
+		return opts__exit_status(err, "top", msg, top_opts__usage);
+	opts__add_verbosity(o.verbosity);
 	/* the character set only: numbers in JSON keep their decimal point */
 	setlocale(LC_CTYPE, "");
 	live = !o.once && !o.json && isatty(STDOUT_FILENO);

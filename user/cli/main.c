@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The command table: `memobs CMD [options]`. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/cmd.h"
+#include "cli/opts.h"
 #include "collect/libbpf_log.h"
-#include "util/log.h"
+#include "util/array.h"
 
 struct command {
 	const char *name;
@@ -29,25 +31,42 @@ static void usage(FILE *out)
 	      "A host-wide memory observer: finds the leaking container, its call sites, and the time\n"
 	      "until the OOM killer fires.\n\ncommands:\n",
 	      out);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-7s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n'memobs COMMAND --help' for a command's options; 'memobs --version'.\n", out);
+	fputs("\n  -v, --verbose  debug diagnostics on stderr, libbpf's included (before or after\n"
+	      "                 COMMAND)\n"
+	      "\n'memobs COMMAND --help' for a command's options; 'memobs --version'.\n",
+	      out);
+}
+
+/* "-v", "-vv", ... or "--verbose": adds its count of v's to *n. */
+static bool verbose_flag(const char *arg, int *n)
+{
+	size_t len = strspn(arg + (arg[0] == '-'), "v");
+
+	if (!strcmp(arg, "--verbose")) {
+		(*n)++;
+		return true;
+	}
+	if (arg[0] != '-' || !len || arg[1 + len])
+		return false;
+	*n += (int)len;
+	return true;
 }
 
 int main(int argc, char **argv)
 {
+	char msg[128];
+	int arg = 1, verbosity = 0;
 	size_t i;
-	int arg = 1;
 
-	log_level = LOG_INFO;
 	libbpf_log__install();
-	while (arg < argc && !strcmp(argv[arg], "-v")) {
-		log_level++;
+	while (arg < argc && verbose_flag(argv[arg], &verbosity))
 		arg++;
-	}
+	opts__add_verbosity(verbosity);
 	if (arg >= argc) {
 		usage(stderr);
-		return 2;
+		return OPTS_EXIT_USAGE;
 	}
 	if (!strcmp(argv[arg], "--help") || !strcmp(argv[arg], "-h")) {
 		usage(stdout);
@@ -57,9 +76,10 @@ int main(int argc, char **argv)
 		printf("memobs %s\n", MEMOBS_VERSION);
 		return 0;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[arg], commands[i].name))
 			return commands[i].run(argc - arg, argv + arg);
-	p_err("unknown command '%s' (see 'memobs --help')", argv[arg]);
-	return 2;
+	opts__fail(msg, sizeof(msg), "unknown %s '%s'", argv[arg][0] == '-' ? "option" : "command",
+		   argv[arg]);
+	return opts__exit_status(OPTS_USAGE_ERROR, NULL, msg, NULL);
 }

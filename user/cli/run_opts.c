@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #define MAX_INTERVAL_S 3600.0
 #define MAX_DURATION_S (365.0 * 86400)
 #define MAX_WINDOW_S (7.0 * 86400)
+#define MAX_GROWTH_BYTES_PER_S (1ULL << 40)
 
 enum {
 	OPT_INTERVAL = 256,
@@ -53,9 +53,7 @@ static const struct option long_options[] = {
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{},
+	OPTS_COMMON_LONG_OPTIONS,
 };
 
 void run_opts__usage(FILE *out)
@@ -78,7 +76,7 @@ void run_opts__usage(FILE *out)
 	      "                       1: every allocation)\n"
 	      "  --trace-mm           count mmap/munmap/mremap/brk and page faults by call site,\n"
 	      "                       host-wide\n"
-	      "  --ringbuf-size BYTES ring buffer for lifecycle events (power of 2, default 256K)\n"
+	      "  --ringbuf-size BYTES ring buffer for OOM-kill records (power of 2, default 256K)\n"
 	      "  --stats-interval S   how often to print a 'stats' line (default 60)\n"
 	      "  --pods-dir DIR       the kubelet's pod logs, for pod and container names\n"
 	      "                       (default /var/log/pods)\n"
@@ -87,15 +85,9 @@ void run_opts__usage(FILE *out)
 	      "  --no-socket          serve no snapshots\n"
 	      "  --metrics ADDR:PORT  serve Prometheus /metrics and /healthz (e.g. 127.0.0.1:9464)\n"
 	      "  --metrics-max-cgroups N  cgroups exported at most (default 5000)\n"
-	      "  -v, --verbose        more diagnostics on stderr (repeat for debug)\n"
+	      "  -v, --verbose        debug diagnostics on stderr, libbpf's included\n"
 	      "  -h, --help           this text\n",
 	      out);
-}
-
-static int bad_value(char *err, size_t size, const char *opt, const char *value, const char *want)
-{
-	snprintf(err, size, "invalid value '%s' for --%s: expected %s", value, opt, want);
-	return -EINVAL;
 }
 
 static bool is_power_of_2(__u64 v)
@@ -104,7 +96,7 @@ static bool is_power_of_2(__u64 v)
 }
 
 /* The detector knows what it can work with (a window of enough samples). */
-static int check_detector_opts(const struct run_opts *o, char *err, size_t err_size)
+static enum opts_result check_detector_opts(const struct run_opts *o, char *err, size_t err_size)
 {
 	struct detector_opts dopts;
 
@@ -112,13 +104,15 @@ static int check_detector_opts(const struct run_opts *o, char *err, size_t err_s
 	dopts.window_s = o->window_s;
 	dopts.interval_s = o->interval_s;
 	dopts.min_growth_bytes_per_s = o->min_growth_bytes_per_s;
-	return detector_opts__check(&dopts, err, err_size) ? -EINVAL : 0;
+	return detector_opts__check(&dopts, err, err_size) ? OPTS_USAGE_ERROR : OPTS_OK;
 }
 
-int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t err_size)
+enum opts_result run_opts__parse(int argc, char **argv, struct run_opts *o, char *err,
+				 size_t err_size)
 {
 	bool no_socket = false;
 	__u64 bytes;
+	enum opts_result r;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -132,48 +126,51 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 	optind = 0; /* glibc: a full re-initialisation, so that parsing can be repeated */
 	opterr = 0; /* our own messages */
 	while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
-		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-
 		switch (c) {
 		case OPT_INTERVAL:
-			if (parse_seconds(optarg, MAX_INTERVAL_S, &o->interval_s))
-				return bad_value(err, err_size, "interval", optarg,
-						 "seconds > 0 and <= 3600 (e.g. 1, 0.5, 30s)");
+			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_INTERVAL_S, &o->interval_s))
+				return opts__bad_value(
+					err, err_size, "interval", optarg,
+					"seconds from 0.01 to 3600 (e.g. 1, 0.5, 30s)");
 			break;
 		case OPT_DURATION:
-			if (parse_seconds(optarg, MAX_DURATION_S, &o->duration_s))
-				return bad_value(err, err_size, "duration", optarg,
-						 "seconds > 0 (e.g. 60, 5m)");
+			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_DURATION_S, &o->duration_s))
+				return opts__bad_value(
+					err, err_size, "duration", optarg,
+					"seconds from 0.01 to 365 days (e.g. 60, 5m)");
 			break;
 		case OPT_WINDOW:
-			if (parse_seconds(optarg, MAX_WINDOW_S, &o->window_s))
-				return bad_value(err, err_size, "window", optarg,
-						 "seconds > 0 (e.g. 300, 5m)");
+			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_WINDOW_S, &o->window_s))
+				return opts__bad_value(
+					err, err_size, "window", optarg,
+					"seconds from 0.01 to 7 days (e.g. 300, 5m)");
 			break;
 		case OPT_MIN_GROWTH:
-			if (parse_bytes(optarg, &bytes) || !bytes)
-				return bad_value(err, err_size, "min-growth", optarg,
-						 "bytes per second > 0 (e.g. 32K, 1M)");
+			if (parse_bytes(optarg, &bytes) || !bytes || bytes > MAX_GROWTH_BYTES_PER_S)
+				return opts__bad_value(
+					err, err_size, "min-growth", optarg,
+					"bytes per second from 1 to 1T (e.g. 32K, 1M)");
 			o->min_growth_bytes_per_s = (double)bytes;
 			break;
 		case OPT_RINGBUF_SIZE:
 			if (parse_bytes(optarg, &bytes) || !is_power_of_2(bytes) || bytes < 4096 ||
 			    bytes > (1ULL << 30))
-				return bad_value(err, err_size, "ringbuf-size", optarg,
-						 "a power of 2 from 4K to 1G");
+				return opts__bad_value(err, err_size, "ringbuf-size", optarg,
+						       "a power of 2 from 4K to 1G");
 			o->ringbuf_bytes = (__u32)bytes;
 			break;
 		case OPT_STATS_INTERVAL:
-			if (parse_seconds(optarg, MAX_DURATION_S, &o->stats_every_s))
-				return bad_value(err, err_size, "stats-interval", optarg,
-						 "seconds > 0");
+			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_DURATION_S,
+					  &o->stats_every_s))
+				return opts__bad_value(err, err_size, "stats-interval", optarg,
+						       "seconds from 0.01 to 365 days");
 			break;
 		case OPT_PODS_DIR:
 			o->pods_dir = optarg;
 			break;
 		case OPT_SOCKET:
 			if (!optarg[0])
-				return bad_value(err, err_size, "socket", optarg, "a path");
+				return opts__bad_value(err, err_size, "socket", optarg, "a path");
 			o->socket_path = optarg;
 			break;
 		case OPT_NO_SOCKET:
@@ -185,15 +182,15 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 			socklen_t len;
 
 			if (metrics_addr__parse(optarg, &ss, &len))
-				return bad_value(err, err_size, "metrics", optarg,
-						 "ADDR:PORT or [V6ADDR]:PORT, numeric");
+				return opts__bad_value(err, err_size, "metrics", optarg,
+						       "ADDR:PORT or [V6ADDR]:PORT, numeric");
 			o->metrics_addr = optarg;
 			break;
 		}
 		case OPT_METRICS_MAX_CGROUPS:
 			if (parse_u64(optarg, 1, 1000000, &bytes))
-				return bad_value(err, err_size, "metrics-max-cgroups", optarg,
-						 "a whole number from 1 to 1000000");
+				return opts__bad_value(err, err_size, "metrics-max-cgroups", optarg,
+						       "a whole number from 1 to 1000000");
 			o->metrics_max_cgroups = (unsigned int)bytes;
 			break;
 		case OPT_MALLOC:
@@ -206,15 +203,16 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 			o->no_escalate = true;
 			break;
 		case OPT_ESCALATE_FOR:
-			if (parse_seconds(optarg, MAX_DURATION_S, &o->escalate_for_s))
-				return bad_value(err, err_size, "escalate-for", optarg,
-						 "seconds > 0 (e.g. 60, 2m)");
+			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_DURATION_S,
+					  &o->escalate_for_s))
+				return opts__bad_value(
+					err, err_size, "escalate-for", optarg,
+					"seconds from 0.01 to 365 days (e.g. 60, 2m)");
 			break;
 		case OPT_MALLOC_SAMPLE_BYTES:
-			if (parse_bytes(optarg, &bytes) || !bytes || bytes > (1ULL << 40))
-				return bad_value(err, err_size, "malloc-sample-bytes", optarg,
-						 "bytes from 1 to 1T (e.g. 512K, 1)");
-			o->malloc_sample_bytes = bytes;
+			if ((r = opts__sample_bytes(optarg, &o->malloc_sample_bytes, err,
+						    err_size)))
+				return r;
 			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;
@@ -222,23 +220,13 @@ int run_opts__parse(int argc, char **argv, struct run_opts *o, char *err, size_t
 		case OPT_NO_DETECT:
 			o->no_detect = true;
 			break;
-		case 'v':
-			o->verbosity++;
-			break;
-		case 'h':
-			return RUN_PARSE_HELP;
-		case ':':
-			snprintf(err, err_size, "option '%s' needs a value", name);
-			return -EINVAL;
 		default:
-			snprintf(err, err_size, "unknown option '%s'", name);
-			return -EINVAL;
+			if ((r = opts__common(c, argc, argv, &o->verbosity, err, err_size)))
+				return r;
 		}
 	}
-	if (optind < argc) {
-		snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
+	if ((r = opts__no_operands(argc, argv, err, err_size)))
+		return r;
 	if (no_socket)
 		o->socket_path = NULL;
 	return check_detector_opts(o, err, err_size);

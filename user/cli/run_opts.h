@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "cli/opts.h"
 
 struct run_opts {
 	double interval_s;		  /* --interval, default 1 */
@@ -29,13 +30,9 @@ struct run_opts {
 	int verbosity;			  /* -v, repeatable */
 };
 
-#define RUN_PARSE_HELP 1 /* --help was asked: usage printed, exit 0 */
-
-/*
- * Parses argv (argv[0] = "run"). Returns 0, RUN_PARSE_HELP, or -EINVAL with a
- * one-line message naming the bad value in err.
- */
-int run_opts__parse(int argc, char **argv, struct run_opts *opts, char *err, size_t err_size);
+/* Parses argv (argv[0] = "run"); on OPTS_USAGE_ERROR, err names the bad value. */
+enum opts_result run_opts__parse(int argc, char **argv, struct run_opts *opts, char *err,
+				 size_t err_size);
 void run_opts__usage(FILE *out);
 
 #endif /* MEMOBS_RUN_OPTS_H */

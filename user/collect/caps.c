@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include "collect/caps.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/procfs.h"
 
@@ -66,7 +67,7 @@ static const char *const cap_names[] = {
 
 const char *caps__name(int cap)
 {
-	if (cap < 0 || cap >= (int)(sizeof(cap_names) / sizeof(cap_names[0])))
+	if (cap < 0 || cap >= (int)ARRAY_SIZE(cap_names))
 		return "CAP_?";
 	return cap_names[cap];
 }

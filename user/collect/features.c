@@ -49,8 +49,6 @@ void features__probe(struct features *f, const struct mounts *m)
 		return;
 	}
 	f->task_iter = btf__find_by_name_kind(btf, "bpf_iter__task", BTF_KIND_STRUCT) > 0;
-	f->tp_btf_exec = tp_btf_nr_args(btf, "sched_process_exec") >= 1;
-	f->tp_btf_exit = tp_btf_nr_args(btf, "sched_process_exit") >= 1;
 	/* 6.8 turned mark_victim(int pid) into mark_victim(struct task_struct *, uid_t) */
 	f->oom_tp_exists = tp_btf_nr_args(btf, "mark_victim") >= 1;
 	f->oom_tp_task = tp_btf_nr_args(btf, "mark_victim") >= 2;

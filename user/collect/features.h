@@ -14,8 +14,6 @@ struct features {
 	bool bpf_syscall;    /* bpf() answers (privilege and kernel support) */
 	bool ringbuf;	     /* BPF_MAP_TYPE_RINGBUF (5.8+) */
 	bool task_iter;	     /* iter/task programs (struct bpf_iter__task in BTF) */
-	bool tp_btf_exec;    /* BTF tracepoint sched_process_exec */
-	bool tp_btf_exit;    /* BTF tracepoint sched_process_exit */
 	bool oom_tp_task;    /* mark_victim passes the task (6.8+) */
 	bool oom_tp_exists;  /* the oom:mark_victim tracepoint exists at all */
 	bool tracefs;	     /* mounted (classic tracepoints need it) */

@@ -11,7 +11,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (log_level < LOG_DEBUG)
 		return 0;
 	(void)level;
-	fputs("libbpf: ", stderr);
+	/* libbpf's own format strings begin with "libbpf: " */
 	return vfprintf(stderr, fmt, ap);
 }
 

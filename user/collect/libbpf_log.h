@@ -4,9 +4,10 @@
 #define MEMOBS_LIBBPF_LOG_H
 
 /*
- * Installs the printer: libbpf's messages appear only at debug level (-vv),
- * prefixed "libbpf: "; below it they are dropped, warnings included, because
- * memobs reports every failure itself, once, at the edge.
+ * Installs the printer: libbpf's messages, its warnings included, appear
+ * only at debug level (-v), as libbpf prefixes them ("libbpf: "); below it
+ * they are all dropped, because memobs reports every failure itself, once,
+ * at the edge.
  */
 void libbpf_log__install(void);
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/loader.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "memobs_core.skel.h"
 
@@ -18,9 +19,11 @@ struct loader {
 	struct bpf_link *iter_link;
 	struct ring_buffer *events;
 	__u64 attach_failures;
-	bool oom_hooked;
-	int (*on_event)(void *ctx, const struct memobs_event *ev);
-	void *ctx;
+	/* The records of the current drain, returned by loader__poll(). */
+	struct memobs_event *drained;
+	size_t nr_drained;
+	size_t drained_cap;
+	__u64 lost_to_enomem; /* records that did not fit in memory: counted as drops */
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -29,28 +32,24 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(struct memobs_event))
 		return 0; /* a record from a future version: skip, don't stop the drain */
-	return l->on_event ? l->on_event(l->ctx, data) : 0;
+	if (ARRAY_GROW(l->drained, l->drained_cap, l->nr_drained + 1)) {
+		l->lost_to_enomem++;
+		return 0;
+	}
+	memcpy(&l->drained[l->nr_drained++], data, sizeof(struct memobs_event));
+	return 0;
 }
 
 /* Chooses the programs this kernel can run; the iterator is the one we cannot do without. */
-static int choose_programs(struct memobs_core *skel, const struct features *f, struct loader *l)
+static int choose_programs(struct memobs_core *skel, const struct features *f)
 {
 	if (!f->task_iter) {
 		p_err("the kernel has no BPF task iterator (iter/task, Linux 5.8+): cannot sample");
 		return -EOPNOTSUPP;
 	}
-	if (!f->tp_btf_exec) {
-		p_warn("no BTF tracepoint 'sched_process_exec': exec events disabled");
-		bpf_program__set_autoload(skel->progs.memobs_exec, false);
-	}
-	if (!f->tp_btf_exit) {
-		p_warn("no BTF tracepoint 'sched_process_exit': exit events disabled");
-		bpf_program__set_autoload(skel->progs.memobs_exit, false);
-	}
 	/* one of the two mark_victim flavours, never both */
 	if (f->oom_tp_task) {
 		bpf_program__set_autoload(skel->progs.memobs_oom_victim_pid, false);
-		l->oom_hooked = true;
 	} else {
 		bpf_program__set_autoload(skel->progs.memobs_oom_victim, false);
 		if (!f->oom_tp_exists || !f->tracefs) {
@@ -59,8 +58,6 @@ static int choose_programs(struct memobs_core *skel, const struct features *f, s
 				       ? "tracefs is not mounted (tracepoint 'oom:mark_victim')"
 				       : "no tracepoint 'oom:mark_victim'");
 			bpf_program__set_autoload(skel->progs.memobs_oom_victim_pid, false);
-		} else {
-			l->oom_hooked = true;
 		}
 	}
 	return 0;
@@ -80,9 +77,6 @@ static void attach_programs(struct loader *l)
 			p_warn("failed to attach '%s': %s", bpf_program__section_name(prog),
 			       strerror(errno));
 			l->attach_failures++;
-			if (prog == l->skel->progs.memobs_oom_victim ||
-			    prog == l->skel->progs.memobs_oom_victim_pid)
-				l->oom_hooked = false;
 			continue;
 		}
 		l->links[l->nr_links++] = link;
@@ -96,15 +90,13 @@ int loader__open(struct loader **out, const struct loader_opts *opts)
 
 	if (!l)
 		return -ENOMEM;
-	l->on_event = opts->on_event;
-	l->ctx = opts->ctx;
 	l->skel = memobs_core__open();
 	if (!l->skel) {
 		err = -errno;
 		p_err("failed to open the BPF object: %s", strerror(-err));
 		goto fail;
 	}
-	err = choose_programs(l->skel, opts->features, l);
+	err = choose_programs(l->skel, opts->features);
 	if (err)
 		goto fail;
 	bpf_map__set_max_entries(l->skel->maps.memobs_events, opts->ringbuf_bytes);
@@ -150,11 +142,11 @@ void loader__close(struct loader *l)
 		bpf_link__destroy(l->links[i]);
 	bpf_link__destroy(l->iter_link);
 	memobs_core__destroy(l->skel);
+	free(l->drained);
 	free(l);
 }
 
-int loader__run_iter(struct loader *l, int (*on_task)(void *ctx, const struct memobs_task_rec *rec),
-		     void *ctx)
+int loader__run_iter(struct loader *l, struct agg *agg)
 {
 	/* whole records are not guaranteed per read(): carry a partial one over */
 	static __thread char buf[64 * 1024];
@@ -181,7 +173,7 @@ int loader__run_iter(struct loader *l, int (*on_task)(void *ctx, const struct me
 			struct memobs_task_rec rec;
 
 			memcpy(&rec, buf + off, rec_size);
-			if (rec.type == MEMOBS_REC_TASK && (err = on_task(ctx, &rec)))
+			if (rec.type == MEMOBS_REC_TASK && (err = agg__add_task(agg, &rec)))
 				goto out;
 		}
 		memmove(buf, buf + off, have - off);
@@ -192,9 +184,14 @@ out:
 	return err;
 }
 
-int loader__poll(struct loader *l, int timeout_ms)
+int loader__poll(struct loader *l, int timeout_ms, const struct memobs_event **events)
 {
-	return ring_buffer__poll(l->events, timeout_ms);
+	int err;
+
+	l->nr_drained = 0;
+	err = ring_buffer__poll(l->events, timeout_ms);
+	*events = l->drained;
+	return err < 0 ? err : (int)l->nr_drained;
 }
 
 int loader__read_stats(struct loader *l, __u64 out[MEMOBS_STAT_NR])
@@ -217,15 +214,11 @@ int loader__read_stats(struct loader *l, __u64 out[MEMOBS_STAT_NR])
 			out[key] += values[cpu];
 	}
 	free(values);
+	out[MEMOBS_STAT_RINGBUF_DROPS] += l->lost_to_enomem;
 	return 0;
 }
 
 __u64 loader__attach_failures(const struct loader *l)
 {
 	return l->attach_failures;
-}
-
-bool loader__oom_hooked(const struct loader *l)
-{
-	return l->oom_hooked;
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "detect/detector.h"
-#include "util/json.h"
+#include "util/array.h"
 
 /* A series is tested once it holds this share of a window (count or span). */
 #define MIN_FILL_FRAC 0.8
@@ -137,11 +137,11 @@ static __u64 metric_of_cgroup(const struct cgroup_stat *cs, int m)
 {
 	switch (m) {
 	case LEAK_METRIC_ANON_RSS:
-		return cs->anon_rss_bytes;
+		return cs->mem.anon_rss_bytes;
 	case LEAK_METRIC_HEAP:
-		return cs->heap_bytes;
+		return cs->mem.heap_bytes;
 	case LEAK_METRIC_MMAP:
-		return cs->mmap_bytes;
+		return cs->mem.mmap_bytes;
 	default:
 		return cs->malloc_outstanding_bytes;
 	}
@@ -152,11 +152,11 @@ static __u64 metric_of_proc(const struct proc_stat *ps, int m)
 {
 	switch (m) {
 	case LEAK_METRIC_ANON_RSS:
-		return ps->anon_rss_bytes;
+		return ps->mem.anon_rss_bytes;
 	case LEAK_METRIC_HEAP:
-		return ps->heap_bytes;
+		return ps->mem.heap_bytes;
 	case LEAK_METRIC_MMAP:
-		return ps->mmap_bytes;
+		return ps->mem.mmap_bytes;
 	default:
 		return 0;
 	}
@@ -254,15 +254,8 @@ static struct cg_track *cg_track__new(struct detector *d, __u64 id)
 
 static int push_alert(struct detector *d, struct leak_alert **out)
 {
-	if (d->nr_alerts == d->alerts_cap) {
-		size_t cap = d->alerts_cap ? 2 * d->alerts_cap : 16;
-		struct leak_alert *a = realloc(d->alerts, cap * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		d->alerts = a;
-		d->alerts_cap = cap;
-	}
+	if (ARRAY_GROW(d->alerts, d->alerts_cap, d->nr_alerts + 1))
+		return -ENOMEM;
 	*out = &d->alerts[d->nr_alerts++];
 	memset(*out, 0, sizeof(**out));
 	return 0;
@@ -402,15 +395,9 @@ static int track_procs(struct detector *d, struct cg_track *cg, const struct pro
 		       size_t nr)
 {
 	size_t i, j = 0, m;
-	struct proc_track *tmp;
 
-	if (nr > d->proc_buf_cap) {
-		tmp = realloc(d->proc_buf, nr * sizeof(*tmp));
-		if (!tmp)
-			return -ENOMEM;
-		d->proc_buf = tmp;
-		d->proc_buf_cap = nr;
-	}
+	if (ARRAY_GROW(d->proc_buf, d->proc_buf_cap, nr))
+		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
 		const struct proc_stat *ps = &procs[i];
 		struct proc_track *pt = &d->proc_buf[i];
@@ -432,14 +419,9 @@ static int track_procs(struct detector *d, struct cg_track *cg, const struct pro
 		for (m = 0; m < LEAK_METRIC_NR; m++)
 			pt->last[m] = metric_of_proc(ps, m);
 	}
-	if (nr > cg->procs_cap) {
-		tmp = realloc(cg->procs, nr * sizeof(*tmp));
-		if (!tmp)
-			return -ENOMEM;
-		cg->procs = tmp;
-		cg->procs_cap = nr;
-	}
-	memcpy(cg->procs, d->proc_buf, nr * sizeof(*tmp));
+	if (ARRAY_GROW(cg->procs, cg->procs_cap, nr))
+		return -ENOMEM;
+	memcpy(cg->procs, d->proc_buf, nr * sizeof(*cg->procs));
 	cg->nr_procs = nr;
 	return 0;
 }
@@ -504,7 +486,7 @@ static int feed(struct detector *d, struct cg_track *cg, struct cgroup_stat *cs,
 			return -ENOMEM;
 	}
 	cg->limit_bytes = cs->limit_bytes;
-	cg->usage_bytes = cs->anon_rss_bytes + cs->file_rss_bytes + cs->shmem_rss_bytes;
+	cg->usage_bytes = cs->mem.anon_rss_bytes + cs->mem.file_rss_bytes + cs->mem.shmem_rss_bytes;
 	push_sample(d, cg, cs, now);
 	if (cs->first_proc + (size_t)cs->nr_procs <= snap->nr_procs) {
 		err = track_procs(d, cg, snap->procs + cs->first_proc, cs->nr_procs);
@@ -540,20 +522,6 @@ static int forget(struct detector *d, struct cg_track *cg)
 	return err;
 }
 
-static int grow_ptrs(struct cg_track ***arr, size_t *cap, size_t want)
-{
-	struct cg_track **a;
-
-	if (want <= *cap)
-		return 0;
-	a = realloc(*arr, want * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = want;
-	return 0;
-}
-
 int detector__update(struct detector *d, struct snapshot *snap, const struct leak_alert **alerts,
 		     size_t *nr_alerts)
 {
@@ -572,7 +540,7 @@ int detector__update(struct detector *d, struct snapshot *snap, const struct lea
 		cg_track__free(d->gone[i]);
 	d->nr_gone = 0;
 	d->nr_alerts = 0;
-	if (grow_ptrs(&d->next, &d->next_cap, snap->nr_cgroups))
+	if (ARRAY_GROW(d->next, d->next_cap, snap->nr_cgroups))
 		return -ENOMEM;
 
 	for (i = 0; i < snap->nr_cgroups && !err; i++) {
@@ -597,7 +565,7 @@ int detector__update(struct detector *d, struct snapshot *snap, const struct lea
 	/* on an error, the cgroups not reached are forgotten too: they start over */
 	while (j < d->nr_cgs)
 		d->cgs[gone++] = d->cgs[j++];
-	if (grow_ptrs(&d->gone, &d->gone_cap, gone)) {
+	if (ARRAY_GROW(d->gone, d->gone_cap, gone)) {
 		for (i = 0; i < gone; i++)
 			cg_track__free(d->cgs[i]);
 		err = -ENOMEM;
@@ -621,48 +589,4 @@ int detector__update(struct detector *d, struct snapshot *snap, const struct lea
 	*alerts = d->alerts;
 	*nr_alerts = d->nr_alerts;
 	return err;
-}
-
-void leak_alert__write_json(const struct leak_alert *a, struct json *j)
-{
-	json_key(j, "state");
-	json_str(j, a->state == LEAK_ALERT_SUSPECTED ? "suspected" : "cleared");
-	json_key(j, "metric");
-	json_str(j, leak_metric__str(a->metric));
-	json_key(j, "bytes");
-	json_u64(j, a->bytes);
-	json_key(j, "growth_bytes_per_s");
-	json_double(j, a->growth_bytes_per_s, 1);
-	json_key(j, "window_s");
-	json_double(j, a->window_s, 1);
-	json_key(j, "confidence");
-	json_double(j, a->confidence, 4);
-	json_key(j, "limit_bytes");
-	if (a->limit_bytes)
-		json_u64(j, a->limit_bytes);
-	else
-		json_null(j);
-	json_key(j, "time_to_limit_s");
-	if (a->time_to_limit_s >= 0)
-		json_double(j, a->time_to_limit_s, 1);
-	else
-		json_null(j);
-	json_key(j, "top_process");
-	if (a->has_top_process) {
-		json_obj_begin(j);
-		json_key(j, "pid");
-		json_u64(j, a->top_pid);
-		json_key(j, "comm");
-		json_strn(j, a->top_comm, sizeof(a->top_comm));
-		json_obj_end(j);
-	} else {
-		json_null(j);
-	}
-	json_key(j, "sites");
-	if (a->write_sites) {
-		a->write_sites(a, j);
-	} else {
-		json_arr_begin(j);
-		json_arr_end(j);
-	}
 }

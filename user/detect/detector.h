@@ -16,8 +16,6 @@
 #include "model/snapshot.h"
 #include "detect/trend.h"
 
-struct json;
-
 #define DETECTOR_DEFAULT_WINDOW_S 300.0
 #define DETECTOR_DEFAULT_INTERVAL_S 1.0
 #define DETECTOR_DEFAULT_MIN_GROWTH (32.0 * 1024)
@@ -70,12 +68,6 @@ struct leak_alert {
 	bool has_top_process;
 	__u32 top_pid; /* the process whose metric grew most while seen */
 	char top_comm[MEMOBS_COMM_LEN];
-	/*
-	 * Allocation sites, for the attribution tier to fill in a copy of the
-	 * alert: write_sites writes one JSON array. NULL writes [].
-	 */
-	void (*write_sites)(const struct leak_alert *a, struct json *j);
-	const void *sites;
 };
 
 struct detector;
@@ -94,13 +86,6 @@ void detector__free(struct detector *d);
  */
 int detector__update(struct detector *d, struct snapshot *snap, const struct leak_alert **alerts,
 		     size_t *nr_alerts);
-
-/*
- * The leak fields (state, metric, bytes, growth_bytes_per_s, window_s,
- * confidence, limit_bytes, time_to_limit_s, top_process, sites) into an
- * open JSON object; ts, type and cgroup are the caller's.
- */
-void leak_alert__write_json(const struct leak_alert *a, struct json *j);
 
 /* Counters for the benchmark and for debugging. */
 struct detector_stats {

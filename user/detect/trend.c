@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ~600 lines: the statistics (Mann-Kendall, Hamed-Rao, Theil-Sen, envelope) are one concern. */
 /*
  * Growth detection on one window of samples. docs/detector.md explains the
  * choices; the comments here give the formulas and their sources.
@@ -63,29 +64,6 @@ void trend_params__default(struct trend_params *p)
 	p->step_range_frac = 0.5;
 	p->restart_frac = 0.2;
 	p->min_troughs = 5;
-}
-
-const char *trend_why__str(enum trend_why why)
-{
-	switch (why) {
-	case TREND_GROWING:
-		return "growing";
-	case TREND_TOO_SHORT:
-		return "too-short";
-	case TREND_RESET:
-		return "reset";
-	case TREND_NOT_SIGNIFICANT:
-		return "not-significant";
-	case TREND_TOO_SLOW:
-		return "too-slow";
-	case TREND_BELOW_FLOOR:
-		return "below-floor";
-	case TREND_NOT_RECENT:
-		return "not-recent";
-	case TREND_FEW_TROUGHS:
-		return "few-troughs";
-	}
-	return "?";
 }
 
 struct trend_scratch *trend_scratch__new(size_t max_n, size_t max_points)

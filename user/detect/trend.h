@@ -52,8 +52,6 @@ enum trend_why {
 	TREND_FEW_TROUGHS,     /* a sawtooth with too few cycles in the window */
 };
 
-const char *trend_why__str(enum trend_why why);
-
 struct trend_verdict {
 	bool growing;
 	enum trend_why why;

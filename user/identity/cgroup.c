@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include "identity/cgroup.h"
+#include "util/clock.h"
+#include "util/procfs.h"
 #include "util/u64map.h"
 
 /* A miss rescans at most this often: removed cgroups must not cause a walk per lookup. */
@@ -17,6 +20,25 @@ struct cgroup_resolver {
 	struct u64map paths; /* id -> char * (owned) */
 	__u64 last_scan_ns;
 };
+
+int cgroup_id_of_pid(const char *cgroup2_mount, int pid, __u64 *id)
+{
+	char path[64], rel[PATH_MAX], dir[PATH_MAX * 2], *text = NULL;
+	int err;
+
+	if (!cgroup2_mount[0])
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	err = read_small_file(path, &text);
+	if (err)
+		return err;
+	err = pid_cgroup__parse_v2(text, rel, sizeof(rel));
+	free(text);
+	if (err)
+		return err;
+	snprintf(dir, sizeof(dir), "%s%s", cgroup2_mount, strcmp(rel, "/") ? rel : "");
+	return cgroup_id_of_dir(dir, id);
+}
 
 int cgroup_id_of_dir(const char *dir, __u64 *id)
 {
@@ -115,14 +137,6 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	return 0;
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int cgroup_resolver__rescan(struct cgroup_resolver *r)
 {
 	clear_paths(&r->paths);
@@ -132,7 +146,7 @@ int cgroup_resolver__rescan(struct cgroup_resolver *r)
 	if (nftw(r->mount, visit, 32, FTW_PHYS) < 0 && !walk_err)
 		walk_err = -errno;
 	walking = NULL;
-	r->last_scan_ns = now_ns();
+	r->last_scan_ns = clock_mono_ns();
 	return walk_err;
 }
 
@@ -142,7 +156,7 @@ const char *cgroup_resolver__path(struct cgroup_resolver *r, __u64 id)
 
 	if (u64map_get(&r->paths, id, (uint64_t *)&value))
 		return (const char *)(uintptr_t)value;
-	if (now_ns() - r->last_scan_ns < RESCAN_MIN_INTERVAL_NS && r->last_scan_ns)
+	if (clock_mono_ns() - r->last_scan_ns < RESCAN_MIN_INTERVAL_NS && r->last_scan_ns)
 		return NULL;
 	if (cgroup_resolver__rescan(r))
 		return NULL;

@@ -25,6 +25,12 @@ int cgroup_resolver__rescan(struct cgroup_resolver *r);
 
 /* The id of the cgroup directory at an absolute path. Returns 0 or -errno. */
 int cgroup_id_of_dir(const char *dir, __u64 *id);
+/*
+ * The cgroup v2 id of a process, from /proc/PID/cgroup and the directory
+ * under cgroup2_mount. Returns 0, -ENOENT (no v2 line, or the cgroup is
+ * gone) or -errno.
+ */
+int cgroup_id_of_pid(const char *cgroup2_mount, int pid, __u64 *id);
 /* The part of abs_path below the mount, "/"-prefixed; NULL if outside. */
 const char *cgroup_relative_path(const char *mount, const char *abs_path);
 

@@ -1,460 +1,26 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <ctype.h>
+/*
+ * The container resolver: the names a cgroup path does not tell, from the
+ * kubelet's pod-log tree, the processes' mount tables and Docker's config,
+ * cached per cgroup id.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "identity/container.h"
-#include "util/json.h"
+#include "util/clock.h"
+#include "util/json_read.h"
 #include "util/log.h"
 #include "util/procfs.h"
 #include "util/u64map.h"
 
-#define CONTAINER_ID_LEN 64
-#define POD_UID_MIN_LEN 8 /* static pods carry a 32-hex config hash, others a 36-char UUID */
-#define POD_UID_MAX_LEN 64
 /* An identity still missing names is looked up again at most this often. */
 #define RETRY_INTERVAL_NS 5000000000ULL
 #define DEFAULT_MAX_ENTRIES 16384
-
-/* One path component: not NUL-terminated. */
-struct comp {
-	const char *s;
-	size_t len;
-};
-
-static bool comp_eq(struct comp c, const char *s)
-{
-	return strlen(s) == c.len && !memcmp(c.s, s, c.len);
-}
-
-static bool comp_starts(struct comp c, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return c.len >= n && !memcmp(c.s, prefix, n);
-}
-
-static bool comp_ends(struct comp c, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return c.len >= n && !memcmp(c.s + c.len - n, suffix, n);
-}
-
-static bool all_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool is_container_id(const char *s, size_t n)
-{
-	return n == CONTAINER_ID_LEN && all_hex(s, n);
-}
-
-/*
- * "<prefix><64 hex><suffix>" (e.g. "cri-containerd-", ".scope"): the id's
- * offset in the component, or NULL.
- */
-static const char *prefixed_id(struct comp c, const char *prefix, const char *suffix)
-{
-	size_t p = strlen(prefix), s = strlen(suffix);
-
-	if (c.len != p + CONTAINER_ID_LEN + s || !comp_starts(c, prefix) || !comp_ends(c, suffix))
-		return NULL;
-	return all_hex(c.s + p, CONTAINER_ID_LEN) ? c.s + p : NULL;
-}
-
-static bool valid_pod_uid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < POD_UID_MIN_LEN || n > POD_UID_MAX_LEN)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
-/*
- * The pod uid of a kubelet pod cgroup: "kubepods-burstable-pod<uid>.slice"
- * (systemd driver, '-' escaped as '_') or "pod<uid>" below "kubepods"
- * (cgroupfs driver). Writes it with '-' into uid.
- */
-static bool pod_uid_of(struct comp c, bool in_kubepods, char uid[POD_UID_MAX_LEN + 1])
-{
-	const char *start = NULL, *p;
-	size_t n, i;
-
-	if (comp_starts(c, "kubepods") && comp_ends(c, ".slice")) {
-		for (p = c.s; p + 4 <= c.s + c.len; p++)
-			if (!memcmp(p, "-pod", 4))
-				start = p + 4;
-		if (!start)
-			return false;
-		n = c.s + c.len - strlen(".slice") - start;
-	} else if (in_kubepods && comp_starts(c, "pod")) {
-		start = c.s + 3;
-		n = c.len - 3;
-	} else {
-		return false;
-	}
-	if (!valid_pod_uid(start, n))
-		return false;
-	for (i = 0; i < n; i++)
-		uid[i] = start[i] == '_' ? '-' : start[i];
-	uid[n] = '\0';
-	return true;
-}
-
-struct parsed {
-	char pod_uid[POD_UID_MAX_LEN + 1];
-	const char *id; /* CONTAINER_ID_LEN bytes into the path */
-	const char *runtime;
-	struct comp service; /* innermost "<unit>.service", len 0 if none */
-};
-
-/* Container components; the cgroup below a container belongs to it. */
-static bool container_of(struct comp c, struct comp prev, bool in_pod, struct parsed *out)
-{
-	static const struct {
-		const char *prefix, *suffix, *runtime;
-	} scopes[] = {
-		{ "cri-containerd-", ".scope", "containerd" },
-		{ "crio-", ".scope", "crio" },
-		{ "crio-", "", "crio" },
-		{ "docker-", ".scope", "docker" },
-		{ "libpod-", ".scope", "podman" },
-	};
-	const char *id;
-	size_t i;
-
-	for (i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
-		id = prefixed_id(c, scopes[i].prefix, scopes[i].suffix);
-		if (id) {
-			out->id = id;
-			out->runtime = scopes[i].runtime;
-			return true;
-		}
-	}
-	if (is_container_id(c.s, c.len) && (in_pod || comp_eq(prev, "docker"))) {
-		out->id = c.s;
-		/* containerd and Docker both name a cgroupfs container by its bare id */
-		out->runtime = comp_eq(prev, "docker") ? "docker" : NULL;
-		return true;
-	}
-	return false;
-}
-
-static int dup_field(char **dst, const char *s, size_t n)
-{
-	if (!s)
-		return 0;
-	*dst = strndup(s, n);
-	return *dst ? 0 : -ENOMEM;
-}
-
-int container_id__parse_path(const char *cgroup_path, struct container_id *out)
-{
-	struct comp c, prev = { "", 0 };
-	struct parsed p = {};
-	bool in_kubepods = false, in_pod = false;
-	const char *s = cgroup_path, *end;
-	char uid[POD_UID_MAX_LEN + 1];
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	while (*s) {
-		while (*s == '/')
-			s++;
-		if (!*s)
-			break;
-		end = strchrnul(s, '/');
-		c = (struct comp){ s, end - s };
-		s = end;
-		if (comp_eq(c, "kubepods") ||
-		    (comp_starts(c, "kubepods") && comp_ends(c, ".slice")))
-			in_kubepods = true;
-		if (pod_uid_of(c, in_kubepods, uid)) {
-			/* a pod inside a container (kind nodes): the pod is what runs */
-			strcpy(p.pod_uid, uid);
-			p.id = NULL;
-			p.runtime = NULL;
-			in_pod = true;
-		} else if (!container_of(c, prev, in_pod, &p) && !p.id &&
-			   comp_ends(c, ".service") && c.len > strlen(".service")) {
-			p.service = (struct comp){ c.s, c.len - strlen(".service") };
-		}
-		prev = c;
-	}
-
-	if (p.id || p.pod_uid[0]) {
-		err = dup_field(&out->id, p.id, CONTAINER_ID_LEN);
-		err = err ?: dup_field(&out->runtime, p.runtime, p.runtime ? strlen(p.runtime) : 0);
-		err = err
-			      ?: dup_field(&out->pod_uid, p.pod_uid[0] ? p.pod_uid : NULL,
-					   strlen(p.pod_uid));
-	} else if (p.service.len) {
-		err = dup_field(&out->runtime, "systemd", strlen("systemd"));
-		err = err ?: dup_field(&out->name, p.service.s, p.service.len);
-	} else {
-		return -ENOENT;
-	}
-	if (err)
-		container_id__clear(out);
-	return err;
-}
-
-void container_id__clear(struct container_id *c)
-{
-	if (!c)
-		return;
-	free(c->id);
-	free(c->runtime);
-	free(c->pod_uid);
-	free(c->pod);
-	free(c->namespace);
-	free(c->name);
-	memset(c, 0, sizeof(*c));
-}
-
-static void write_str_or_null(struct json *j, const char *key, const char *value)
-{
-	json_key(j, key);
-	if (value)
-		json_str(j, value);
-	else
-		json_null(j);
-}
-
-void container_id__write_json(const struct container_id *c, struct json *j)
-{
-	if (!c) {
-		json_null(j);
-		return;
-	}
-	json_obj_begin(j);
-	write_str_or_null(j, "id", c->id);
-	write_str_or_null(j, "runtime", c->runtime);
-	write_str_or_null(j, "pod_uid", c->pod_uid);
-	write_str_or_null(j, "pod", c->pod);
-	write_str_or_null(j, "namespace", c->namespace);
-	write_str_or_null(j, "name", c->name);
-	json_obj_end(j);
-}
-
-/*
- * A minimal JSON reader: enough to pick strings out of Docker's
- * config.v2.json without trusting its layout (a naive search for "Name"
- * would find mount points' names).
- */
-#define JSON_SCAN_MAX_DEPTH 64
-
-static void skip_ws(const char **p)
-{
-	while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
-		(*p)++;
-}
-
-static void put_utf8(char *out, size_t *n, unsigned int cp)
-{
-	if (cp < 0x80) {
-		out[(*n)++] = cp;
-	} else if (cp < 0x800) {
-		out[(*n)++] = 0xc0 | cp >> 6;
-		out[(*n)++] = 0x80 | (cp & 0x3f);
-	} else {
-		out[(*n)++] = 0xe0 | cp >> 12;
-		out[(*n)++] = 0x80 | (cp >> 6 & 0x3f);
-		out[(*n)++] = 0x80 | (cp & 0x3f);
-	}
-}
-
-/* At a '"': advances past the string; when out is set, stores a malloc'd unescaped copy. */
-static int scan_string(const char **p, char **out)
-{
-	const char *s = *p + 1;
-	char *buf = NULL;
-	size_t n = 0;
-	unsigned int cp;
-
-	if (out) {
-		const char *q = s;
-
-		while (*q && *q != '"')
-			q += q[0] == '\\' && q[1] ? 2 : 1;
-		/* an escape never unescapes into more bytes than it takes */
-		buf = malloc(q - s + 1);
-		if (!buf)
-			return -ENOMEM;
-	}
-	while (*s != '"') {
-		char ch = *s;
-
-		if (!ch)
-			goto bad;
-		s++;
-		if (ch == '\\') {
-			ch = *s++;
-			switch (ch) {
-			case 'b':
-				ch = '\b';
-				break;
-			case 'f':
-				ch = '\f';
-				break;
-			case 'n':
-				ch = '\n';
-				break;
-			case 'r':
-				ch = '\r';
-				break;
-			case 't':
-				ch = '\t';
-				break;
-			case '"':
-			case '\\':
-			case '/':
-				break;
-			case 'u':
-				if (!all_hex(s, 4) || strnlen(s, 4) < 4)
-					goto bad;
-				if (sscanf(s, "%4x", &cp) != 1)
-					goto bad;
-				s += 4;
-				if (buf)
-					/* a lone surrogate half is not text: U+FFFD */
-					put_utf8(buf, &n,
-						 cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp);
-				continue;
-			default:
-				goto bad;
-			}
-		}
-		if (buf)
-			buf[n++] = ch;
-	}
-	*p = s + 1;
-	if (out) {
-		buf[n] = '\0';
-		*out = buf;
-	}
-	return 0;
-bad:
-	free(buf);
-	return -EINVAL;
-}
-
-static int skip_value(const char **p, int depth);
-
-static int skip_container(const char **p, int depth, char close, bool keyed)
-{
-	int err;
-
-	if (depth > JSON_SCAN_MAX_DEPTH)
-		return -EINVAL;
-	(*p)++;
-	skip_ws(p);
-	if (**p == close) {
-		(*p)++;
-		return 0;
-	}
-	for (;;) {
-		if (keyed) {
-			skip_ws(p);
-			if (**p != '"' || scan_string(p, NULL))
-				return -EINVAL;
-			skip_ws(p);
-			if (*(*p)++ != ':')
-				return -EINVAL;
-		}
-		err = skip_value(p, depth + 1);
-		if (err)
-			return err;
-		skip_ws(p);
-		if (**p == ',') {
-			(*p)++;
-			continue;
-		}
-		if (**p != close)
-			return -EINVAL;
-		(*p)++;
-		return 0;
-	}
-}
-
-static int skip_value(const char **p, int depth)
-{
-	skip_ws(p);
-	switch (**p) {
-	case '"':
-		return scan_string(p, NULL);
-	case '{':
-		return skip_container(p, depth, '}', true);
-	case '[':
-		return skip_container(p, depth, ']', false);
-	case '\0':
-		return -EINVAL;
-	default: /* number, true, false, null */
-		while (**p && !strchr(",}] \t\r\n", **p))
-			(*p)++;
-		return 0;
-	}
-}
-
-static char *lookup_in_object(const char **p, const char *const *keys, int nr_keys, int depth)
-{
-	char *key, *found = NULL;
-	bool match;
-
-	skip_ws(p);
-	if (**p != '{' || depth > JSON_SCAN_MAX_DEPTH)
-		return NULL;
-	(*p)++;
-	skip_ws(p);
-	if (**p == '}')
-		return NULL;
-	for (;;) {
-		skip_ws(p);
-		if (**p != '"' || scan_string(p, &key))
-			return NULL;
-		match = !strcmp(key, keys[0]);
-		free(key);
-		skip_ws(p);
-		if (*(*p)++ != ':')
-			return NULL;
-		skip_ws(p);
-		if (match && nr_keys == 1 && **p == '"')
-			return scan_string(p, &found) ? NULL : found;
-		if (match && nr_keys > 1 && **p == '{')
-			return lookup_in_object(p, keys + 1, nr_keys - 1, depth + 1);
-		if (skip_value(p, depth + 1))
-			return NULL;
-		skip_ws(p);
-		if (**p != ',')
-			return NULL;
-		(*p)++;
-	}
-}
-
-char *json_lookup_string(const char *doc, const char *const *keys, int nr_keys)
-{
-	const char *p = doc;
-
-	if (!doc || nr_keys < 1)
-		return NULL;
-	return lookup_in_object(&p, keys, nr_keys, 0);
-}
 
 char *kubelet_container_from_mountinfo(const char *mountinfo, const char *pod_uid)
 {
@@ -502,14 +68,6 @@ struct container_resolver {
 	bool warned_full;
 	struct u64map cache; /* cgroup id -> struct entry * */
 };
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 struct container_resolver *container_resolver__new(const struct container_resolver_opts *opts)
 {
@@ -771,7 +329,7 @@ static struct entry *resolve(struct container_resolver *r, const char *cgroup_pa
 	}
 	e->is_container = !err;
 	e->complete = !e->is_container || resolve_names(r, cgroup_path, &e->id);
-	e->last_try_ns = now_ns();
+	e->last_try_ns = clock_mono_ns();
 	return e;
 }
 
@@ -785,10 +343,10 @@ const struct container_id *container_resolver__lookup(struct container_resolver 
 		return NULL;
 	if (u64map_get(&r->cache, cgroup_id, &value)) {
 		e = (struct entry *)(uintptr_t)value;
-		if (!e->complete && now_ns() - e->last_try_ns >= RETRY_INTERVAL_NS &&
+		if (!e->complete && clock_mono_ns() - e->last_try_ns >= RETRY_INTERVAL_NS &&
 		    e->is_container) {
 			e->complete = resolve_names(r, cgroup_path, &e->id);
-			e->last_try_ns = now_ns();
+			e->last_try_ns = clock_mono_ns();
 		}
 		return e->is_container ? &e->id : NULL;
 	}

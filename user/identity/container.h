@@ -5,13 +5,22 @@
  * (namespace, pod, container name), the processes' mount tables (the kubelet's
  * termination-log bind mount names the container) and Docker's
  * config.v2.json. No API server is called.
+ *
+ * container_path.c reads the path (pure); container.c is the resolver that
+ * adds the names and caches them.
  */
 #ifndef MEMOBS_CONTAINER_H
 #define MEMOBS_CONTAINER_H
 
 #include <linux/types.h>
 
-struct json;
+/*
+ * A container id is 64 hex digits. The path parser takes a pod uid of 8 to
+ * 64 characters: static pods carry a 32-hex config hash, others a 36-char UUID.
+ */
+#define CONTAINER_ID_LEN 64
+#define POD_UID_MIN_LEN 8
+#define POD_UID_MAX_LEN 64
 
 /* Every field is a NUL-terminated string or NULL when unknown; owned. */
 struct container_id {
@@ -44,12 +53,6 @@ struct container_id {
 int container_id__parse_path(const char *cgroup_path, struct container_id *out);
 /* Frees the strings and zeroes the struct (the struct itself is the caller's). */
 void container_id__clear(struct container_id *c);
-
-/*
- * Writes the value of a "container" key: an object with the six fields, each
- * a string or null, or null when c is NULL (the cgroup is no container).
- */
-void container_id__write_json(const struct container_id *c, struct json *j);
 
 struct container_resolver_opts {
 	const char *pods_log_dir;  /* NULL: /var/log/pods */
@@ -89,15 +92,10 @@ void container_resolver__forget(struct container_resolver *r, __u64 cgroup_id);
 /* Number of cached identities (for tests and the cardinality bound). */
 unsigned int container_resolver__size(const struct container_resolver *r);
 
-/* Helpers exposed for unit tests: pure on text. */
 /*
- * The string value at a key path in a JSON document ("Config", "Labels",
- * "io.kubernetes.pod.name"): returns a malloc'd unescaped copy, or NULL.
- */
-char *json_lookup_string(const char *doc, const char *const *keys, int nr_keys);
-/*
- * From /proc/PID/mountinfo text, the container name of the kubelet's
- * termination-log bind mount for that pod uid ("-" form), malloc'd, or NULL.
+ * Exposed for unit tests, pure on text: from /proc/PID/mountinfo text, the
+ * container name of the kubelet's termination-log bind mount for that pod
+ * uid ("-" form), malloc'd, or NULL.
  */
 char *kubelet_container_from_mountinfo(const char *mountinfo, const char *pod_uid);
 

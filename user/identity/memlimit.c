@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "identity/memlimit.h"
+#include "util/array.h"
 #include "util/procfs.h"
 
 static int parse_bytes(const char *text, __u64 *out)
@@ -202,13 +203,8 @@ int memlimit_cache__annotate(struct memlimit_cache *c, struct snapshot *snap)
 	size_t i, j = 0;
 	struct cached_limit *swap;
 
-	if (snap->nr_cgroups > c->next_cap) {
-		swap = realloc(c->next, snap->nr_cgroups * sizeof(*swap));
-		if (!swap)
-			return -ENOMEM;
-		c->next = swap;
-		c->next_cap = snap->nr_cgroups;
-	}
+	if (ARRAY_GROW(c->next, c->next_cap, snap->nr_cgroups))
+		return -ENOMEM;
 	/* both sorted by id: a merge keeps what is cached and forgets the gone */
 	for (i = 0; i < snap->nr_cgroups; i++) {
 		struct cgroup_stat *cs = &snap->cgroups[i];

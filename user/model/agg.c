@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/agg.h"
+#include "util/array.h"
 #include "util/u64map.h"
 
 struct fault_mark {
@@ -16,7 +17,7 @@ struct agg {
 	__u64 mono_ns, prev_mono_ns, ts_ms;
 
 	struct proc_stat *procs; /* this pass */
-	size_t nr_procs, cap_procs;
+	size_t nr_procs, cap_procs, cap_has_leader;
 	struct u64map proc_index; /* pid -> index + 1 in procs, this pass */
 	bool *has_leader;	  /* procs[i] got its leader record */
 
@@ -73,19 +74,9 @@ static struct proc_stat *proc_slot(struct agg *agg, __u32 pid, size_t *index)
 		*index = slot - 1;
 		return &agg->procs[slot - 1];
 	}
-	if (agg->nr_procs == agg->cap_procs) {
-		size_t cap = agg->cap_procs ? agg->cap_procs * 2 : 256;
-		struct proc_stat *procs = realloc(agg->procs, cap * sizeof(*procs));
-		bool *has_leader = realloc(agg->has_leader, cap * sizeof(*has_leader));
-
-		if (procs)
-			agg->procs = procs;
-		if (has_leader)
-			agg->has_leader = has_leader;
-		if (!procs || !has_leader)
-			return NULL;
-		agg->cap_procs = cap;
-	}
+	if (ARRAY_GROW(agg->procs, agg->cap_procs, agg->nr_procs + 1) ||
+	    ARRAY_GROW(agg->has_leader, agg->cap_has_leader, agg->nr_procs + 1))
+		return NULL;
 	if (u64map_put(&agg->proc_index, pid, agg->nr_procs + 1))
 		return NULL;
 	*index = agg->nr_procs++;
@@ -114,15 +105,17 @@ int agg__add_task(struct agg *agg, const struct memobs_task_rec *rec)
 	p->start_time_ns = rec->start_time_ns;
 	memcpy(p->comm, rec->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
-	p->anon_rss_bytes = rec->anon_rss_pages * page;
-	p->file_rss_bytes = rec->file_rss_pages * page;
-	p->shmem_rss_bytes = rec->shmem_rss_pages * page;
-	p->swap_bytes = rec->swap_pages * page;
-	p->heap_bytes = rec->heap_bytes;
-	p->data_vm_bytes = rec->data_vm_pages * page;
+	p->mem.anon_rss_bytes = rec->anon_rss_pages * page;
+	p->mem.file_rss_bytes = rec->file_rss_pages * page;
+	p->mem.shmem_rss_bytes = rec->shmem_rss_pages * page;
+	p->mem.swap_bytes = rec->swap_pages * page;
+	p->mem.heap_bytes = rec->heap_bytes;
+	p->mem.data_vm_bytes = rec->data_vm_pages * page;
 	p->total_vm_bytes = rec->total_vm_pages * page;
 	/* VmData counts the heap too; what is left are private writable mappings */
-	p->mmap_bytes = p->data_vm_bytes > p->heap_bytes ? p->data_vm_bytes - p->heap_bytes : 0;
+	p->mem.mmap_bytes = p->mem.data_vm_bytes > p->mem.heap_bytes
+				    ? p->mem.data_vm_bytes - p->mem.heap_bytes
+				    : 0;
 	return 0;
 }
 
@@ -153,12 +146,12 @@ static int account_faults(struct agg *agg, struct proc_stat *procs, size_t n)
 		if (u64map_get(&agg->prev_index, p->pid, &prev))
 			m = &agg->prev_marks[prev];
 		if (m && m->start_time_ns == p->start_time_ns)
-			p->page_faults = p->faults_total > m->faults_total
-						 ? p->faults_total - m->faults_total
-						 : 0;
+			p->mem.page_faults = p->faults_total > m->faults_total
+						     ? p->faults_total - m->faults_total
+						     : 0;
 		else
 			/* born during the interval (or a reused pid): all its faults are new */
-			p->page_faults = agg->seen_a_pass ? p->faults_total : 0;
+			p->mem.page_faults = agg->seen_a_pass ? p->faults_total : 0;
 		marks[i].start_time_ns = p->start_time_ns;
 		marks[i].faults_total = p->faults_total;
 		if (u64map_put(&agg->next_index, p->pid, i))
@@ -180,14 +173,7 @@ static int account_faults(struct agg *agg, struct proc_stat *procs, size_t n)
 static void add_proc_to_cgroup(struct cgroup_stat *cg, const struct proc_stat *p)
 {
 	cg->nr_procs++;
-	cg->anon_rss_bytes += p->anon_rss_bytes;
-	cg->file_rss_bytes += p->file_rss_bytes;
-	cg->shmem_rss_bytes += p->shmem_rss_bytes;
-	cg->swap_bytes += p->swap_bytes;
-	cg->heap_bytes += p->heap_bytes;
-	cg->data_vm_bytes += p->data_vm_bytes;
-	cg->mmap_bytes += p->mmap_bytes;
-	cg->page_faults += p->page_faults;
+	mem_figures__add(&cg->mem, &p->mem);
 }
 
 static int build_cgroups(struct agg *agg, struct snapshot *snap)
@@ -219,7 +205,7 @@ static int build_cgroups(struct agg *agg, struct snapshot *snap)
 
 		total = 0;
 		u64map_get(&agg->cgroup_faults, cg->id, &total);
-		cg->page_faults_total = total + cg->page_faults;
+		cg->page_faults_total = total + cg->mem.page_faults;
 		if (u64map_put(&seen, cg->id, cg->page_faults_total)) {
 			u64map_free(&seen);
 			return -ENOMEM;

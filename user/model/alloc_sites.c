@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/alloc_sites.h"
+#include "util/array.h"
 #include "util/u64map.h"
 
 /*
@@ -201,7 +202,7 @@ static int by_est_bytes_desc(const void *a, const void *b)
 int alloc_sites__top(const struct alloc_sites *s, const struct alloc_filter *f, size_t n,
 		     struct alloc_site **out, size_t *nr)
 {
-	struct alloc_site *sites = NULL, *bigger, *site;
+	struct alloc_site *sites = NULL, *site;
 	size_t nr_sites = 0, cap = 0, i;
 	struct u64map index; /* site_id + 1 -> position in sites (0 is not a valid key) */
 	uint64_t pos;
@@ -217,15 +218,8 @@ int alloc_sites__top(const struct alloc_sites *s, const struct alloc_filter *f, 
 		if (u64map_get(&index, a->site_id + 1, &pos)) {
 			site = &sites[pos];
 		} else {
-			if (nr_sites == cap) {
-				cap = cap ? cap * 2 : 16;
-				bigger = realloc(sites, cap * sizeof(*sites));
-				if (!bigger) {
-					err = -ENOMEM;
-					goto out;
-				}
-				sites = bigger;
-			}
+			if ((err = ARRAY_GROW(sites, cap, nr_sites + 1)))
+				goto out;
 			if ((err = u64map_put(&index, a->site_id + 1, nr_sites)))
 				goto out;
 			site = &sites[nr_sites++];

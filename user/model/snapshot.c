@@ -31,3 +31,15 @@ struct cgroup_stat *snapshot__find_cgroup(const struct snapshot *snap, __u64 id)
 	}
 	return NULL;
 }
+
+void mem_figures__add(struct mem_figures *sum, const struct mem_figures *x)
+{
+	sum->anon_rss_bytes += x->anon_rss_bytes;
+	sum->file_rss_bytes += x->file_rss_bytes;
+	sum->shmem_rss_bytes += x->shmem_rss_bytes;
+	sum->swap_bytes += x->swap_bytes;
+	sum->heap_bytes += x->heap_bytes;
+	sum->data_vm_bytes += x->data_vm_bytes;
+	sum->mmap_bytes += x->mmap_bytes;
+	sum->page_faults += x->page_faults;
+}

@@ -17,6 +17,24 @@
 
 struct container_id; /* container.h */
 
+/*
+ * The memory figures of a process, or summed over a cgroup's processes: one
+ * plain struct, added whole (mem_figures__add), copied whole, and carried
+ * on the snapshot socket as is.
+ */
+struct mem_figures {
+	__u64 anon_rss_bytes;
+	__u64 file_rss_bytes;
+	__u64 shmem_rss_bytes;
+	__u64 swap_bytes;
+	__u64 heap_bytes;    /* brk - start_brk: virtual */
+	__u64 data_vm_bytes; /* VmData: private writable, non-stack, virtual */
+	__u64 mmap_bytes;    /* VmData less the heap: private writable mappings, virtual */
+	__u64 page_faults;   /* minor + major during this interval */
+};
+
+void mem_figures__add(struct mem_figures *sum, const struct mem_figures *x);
+
 /* One process in one pass. */
 struct proc_stat {
 	__u32 pid;
@@ -24,16 +42,9 @@ struct proc_stat {
 	__u64 cgroup_id;
 	__u64 start_time_ns; /* boot-relative: with pid, names a process uniquely */
 	char comm[MEMOBS_COMM_LEN];
-	__u64 anon_rss_bytes;
-	__u64 file_rss_bytes;
-	__u64 shmem_rss_bytes;
-	__u64 swap_bytes;
-	__u64 heap_bytes;     /* brk - start_brk */
-	__u64 data_vm_bytes;  /* VmData: private writable, non-stack */
-	__u64 mmap_bytes;     /* VmData less the heap: private writable mappings */
+	struct mem_figures mem;
 	__u64 total_vm_bytes; /* VmSize */
 	__u64 faults_total;   /* minor + major since the process started */
-	__u64 page_faults;    /* minor + major during this interval */
 };
 
 enum leak_state {
@@ -46,15 +57,8 @@ struct cgroup_stat {
 	__u64 id;   /* cgroup v2 id (the cgroup directory's inode number) */
 	char *path; /* relative to the cgroup2 root, starts with "/"; owned */
 	__u32 nr_procs;
-	__u32 first_proc; /* index of its first process in snapshot.procs */
-	__u64 anon_rss_bytes;
-	__u64 file_rss_bytes;
-	__u64 shmem_rss_bytes;
-	__u64 swap_bytes;
-	__u64 heap_bytes;
-	__u64 data_vm_bytes;
-	__u64 mmap_bytes;
-	__u64 page_faults;	 /* during this interval */
+	__u32 first_proc;	 /* index of its first process in snapshot.procs */
+	struct mem_figures mem;	 /* the sum over its processes */
 	__u64 page_faults_total; /* since memobs started */
 
 	/* Annotations by later stages; zero when unknown. */

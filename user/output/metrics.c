@@ -133,11 +133,11 @@ enum cgroup_metric {
 static const struct family cgroup_families[CG_NR] = {
 	[CG_ANON_RSS] = { "memobs_cgroup_anon_rss_bytes", "gauge",
 			  "Anonymous resident memory of the cgroup's processes." },
-	[CG_HEAP] = { "memobs_cgroup_heap_bytes", "gauge",
-		      "Heap (brk) size summed over the cgroup's processes." },
-	[CG_MMAP] = { "memobs_cgroup_mmap_bytes", "gauge",
+	[CG_HEAP] = { "memobs_cgroup_heap_vm_bytes", "gauge",
+		      "Heap (brk) size summed over the cgroup's processes: virtual, not resident." },
+	[CG_MMAP] = { "memobs_cgroup_mmap_vm_bytes", "gauge",
 		      "Private writable mappings other than the heap, summed over the cgroup's "
-		      "processes." },
+		      "processes: virtual, not resident." },
 	[CG_FAULTS] = { "memobs_cgroup_page_faults_total", "counter",
 			"Page faults of the cgroup's processes since memobs started." },
 	[CG_GROWTH] = { "memobs_cgroup_anon_rss_growth_bytes_per_second", "gauge",
@@ -158,13 +158,13 @@ static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, dou
 {
 	switch (m) {
 	case CG_ANON_RSS:
-		*v = cg->anon_rss_bytes;
+		*v = cg->mem.anon_rss_bytes;
 		return true;
 	case CG_HEAP:
-		*v = cg->heap_bytes;
+		*v = cg->mem.heap_bytes;
 		return true;
 	case CG_MMAP:
-		*v = cg->mmap_bytes;
+		*v = cg->mem.mmap_bytes;
 		return true;
 	case CG_FAULTS:
 		*v = cg->page_faults_total;
@@ -194,13 +194,13 @@ static void put_value(FILE *f, const struct cgroup_stat *cg, enum cgroup_metric 
 {
 	switch (m) {
 	case CG_ANON_RSS:
-		fprintf(f, "%llu", (unsigned long long)cg->anon_rss_bytes);
+		fprintf(f, "%llu", (unsigned long long)cg->mem.anon_rss_bytes);
 		break;
 	case CG_HEAP:
-		fprintf(f, "%llu", (unsigned long long)cg->heap_bytes);
+		fprintf(f, "%llu", (unsigned long long)cg->mem.heap_bytes);
 		break;
 	case CG_MMAP:
-		fprintf(f, "%llu", (unsigned long long)cg->mmap_bytes);
+		fprintf(f, "%llu", (unsigned long long)cg->mem.mmap_bytes);
 		break;
 	case CG_FAULTS:
 		fprintf(f, "%llu", (unsigned long long)cg->page_faults_total);
@@ -224,8 +224,8 @@ static int by_anon_rss_desc(const void *a, const void *b)
 	const struct cgroup_stat *x = &sort_snap->cgroups[*(const size_t *)a];
 	const struct cgroup_stat *y = &sort_snap->cgroups[*(const size_t *)b];
 
-	if (x->anon_rss_bytes != y->anon_rss_bytes)
-		return x->anon_rss_bytes > y->anon_rss_bytes ? -1 : 1;
+	if (x->mem.anon_rss_bytes != y->mem.anon_rss_bytes)
+		return x->mem.anon_rss_bytes > y->mem.anon_rss_bytes ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -247,7 +247,7 @@ static int choose_cgroups(const struct snapshot *snap, size_t max, bool **chosen
 	}
 	for (i = 0; i < snap->nr_cgroups; i++)
 		order[i] = i;
-	/* qsort has no context argument in C11: renders are not concurrent */
+	/* the comparator finds the snapshot here: renders run on one thread, one at a time */
 	sort_snap = snap;
 	qsort(order, snap->nr_cgroups, sizeof(*order), by_anon_rss_desc);
 	for (i = 0; i < max; i++)

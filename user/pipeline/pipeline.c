@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "model/agg.h"
 #include "identity/cgroup.h"
@@ -12,13 +11,14 @@
 #include "identity/memlimit.h"
 #include "identity/container.h"
 #include "collect/features.h"
-#include "util/json.h"
 #include "collect/loader.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
 #include "pipeline/pipeline.h"
 #include "util/procfs.h"
 #include "util/u64map.h"
+#include "util/array.h"
+#include "util/clock.h"
 
 #define DEFAULT_RINGBUF_BYTES (256 * 1024)
 /*
@@ -35,111 +35,121 @@ struct pipeline {
 	struct agg *agg;
 	struct cgroup_resolver *cgroups;
 	struct container_resolver *containers;
-	struct snapshot *snap;	 /* the latest */
-	struct u64map oom_kills; /* cgroup id -> kills seen */
+	struct snapshot *snap;	    /* the latest */
+	struct snapshot *prev_snap; /* kept until the next call: events may borrow from it */
+	struct u64map oom_kills;    /* cgroup id -> kills seen */
 	struct memlimit_cache *limits;
 	struct detector *detector;   /* NULL without --detect */
 	struct escalator *escalator; /* NULL: no attribution tier */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
+	/* The events of the current call of pipeline__next(), returned by it. */
+	struct record *events;
+	size_t nr_events;
+	size_t events_cap;
+	char **event_paths; /* owned copies of paths the events borrow */
+	size_t nr_event_paths;
+	size_t event_paths_cap;
 };
 
-static __u64 clock_ns(clockid_t clock)
+static void drop_events(struct pipeline *p)
 {
-	struct timespec ts;
+	size_t i;
 
-	clock_gettime(clock, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (i = 0; i < p->nr_event_paths; i++)
+		free(p->event_paths[i]);
+	p->nr_event_paths = 0;
+	p->nr_events = 0;
 }
 
-/* The cgroup an event names, as a cgroup_stat from the latest pass if it is there. */
-static void event_cgroup(struct pipeline *p, __u64 cgroup_id, struct cgroup_stat *out)
+/* A copy of path that lives as long as this call's events. */
+static const char *event_path(struct pipeline *p, const char *path)
+{
+	char *copy;
+
+	if (!path || ARRAY_GROW(p->event_paths, p->event_paths_cap, p->nr_event_paths + 1))
+		return NULL;
+	copy = strdup(path);
+	if (copy)
+		p->event_paths[p->nr_event_paths++] = copy;
+	return copy;
+}
+
+/* A new event of this call, its common fields naming the cgroup (from the latest pass if there). */
+static struct record *push_event(struct pipeline *p, enum record_type type, __u64 ts_ms,
+				 __u64 cgroup_id)
 {
 	const struct cgroup_stat *known = p->snap ? snapshot__find_cgroup(p->snap, cgroup_id)
 						  : NULL;
+	struct record *r;
 
-	if (known) {
-		*out = *known;
-		return;
+	if (ARRAY_GROW(p->events, p->events_cap, p->nr_events + 1))
+		return NULL;
+	r = &p->events[p->nr_events++];
+	record__init(r, type, ts_ms, known);
+	if (!known) {
+		r->has_cgroup = true;
+		r->cgroup.id = cgroup_id;
+		r->cgroup.path = event_path(p, cgroup_resolver__path(p->cgroups, cgroup_id));
 	}
-	memset(out, 0, sizeof(*out));
-	out->id = cgroup_id;
-	out->time_to_limit_s = -1;
-	out->path = (char *)cgroup_resolver__path(p->cgroups, cgroup_id);
+	return r;
 }
 
 /* Before 6.8 the OOM hook knows only the victim's pid: find its cgroup. */
 static __u64 cgroup_of_pid(struct pipeline *p, __u32 pid)
 {
-	char path[64], *text, cg_path[4096], abs_path[PATH_MAX + 4096];
 	size_t i;
 	__u64 id = 0;
 
 	for (i = 0; p->snap && i < p->snap->nr_procs; i++)
 		if (p->snap->procs[i].pid == pid)
 			return p->snap->procs[i].cgroup_id;
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	if (read_small_file(path, &text))
+	if (cgroup_id_of_pid(p->mounts.cgroup2, (int)pid, &id))
 		return 0;
-	if (!pid_cgroup__parse_v2(text, cg_path, sizeof(cg_path))) {
-		snprintf(abs_path, sizeof(abs_path), "%s%s", p->mounts.cgroup2, cg_path);
-		cgroup_id_of_dir(abs_path, &id);
-	}
-	free(text);
 	return id;
 }
 
-struct oom_kill_data {
-	__u32 pid;
-	char comm[MEMOBS_COMM_LEN];
-	__u64 anon_rss_bytes;
-	__u64 file_rss_bytes;
-	__u64 shmem_rss_bytes;
-};
-
-static void write_oom_fields(const struct pipeline_event *ev, struct json *j);
-
-static int on_lifecycle_event(void *ctx, const struct memobs_event *rec)
+/* A lifecycle record from the ring buffer: an OOM kill becomes an event of this call. */
+static void handle_lifecycle(struct pipeline *p, const struct memobs_event *rec)
 {
-	struct pipeline *p = ctx;
-	struct oom_kill_data oom;
-	struct pipeline_event ev;
-	struct cgroup_stat cg;
+	struct oom_kill_record *oom;
+	struct record *r;
 	long page = sysconf(_SC_PAGESIZE);
 	__u64 cgroup_id = rec->cgroup_id;
 	uint64_t kills = 0;
 
 	if (rec->type != MEMOBS_REC_OOM)
-		return 0; /* exec and exit are folded into the next pass */
+		return; /* the OOM kill is the only record: skip one from a future version */
 	if (!cgroup_id)
 		cgroup_id = cgroup_of_pid(p, rec->pid);
 	u64map_get(&p->oom_kills, cgroup_id, &kills);
 	u64map_put(&p->oom_kills, cgroup_id, kills + 1);
 
-	memset(&oom, 0, sizeof(oom));
-	oom.pid = rec->pid;
-	memcpy(oom.comm, rec->comm, sizeof(oom.comm));
-	oom.comm[sizeof(oom.comm) - 1] = '\0';
-	oom.anon_rss_bytes = rec->anon_rss_pages * page;
-	oom.file_rss_bytes = rec->file_rss_pages * page;
-	oom.shmem_rss_bytes = rec->shmem_rss_pages * page;
-
-	event_cgroup(p, cgroup_id, &cg);
-	cg.oom_kills_total = kills + 1;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = PIPELINE_EV_OOM_KILL;
-	ev.ts_ms = clock_ns(CLOCK_REALTIME) / 1000000;
-	ev.cgroup = &cg;
-	ev.write_fields = write_oom_fields;
-	ev.data = &oom;
-	if (p->opts.on_event)
-		p->opts.on_event(p->opts.ctx, &ev);
-	return 0;
+	r = push_event(p, RECORD_OOM_KILL, clock_wall_ms(), cgroup_id);
+	if (!r) {
+		p_warn("out of memory: an OOM kill in cgroup %llu is not reported",
+		       (unsigned long long)cgroup_id);
+		return;
+	}
+	oom = &r->oom_kill;
+	oom->pid = rec->pid;
+	memcpy(oom->comm, rec->comm, sizeof(oom->comm));
+	oom->comm[sizeof(oom->comm) - 1] = '\0';
+	oom->anon_rss_bytes = rec->anon_rss_pages * page;
+	oom->file_rss_bytes = rec->file_rss_pages * page;
+	oom->shmem_rss_bytes = rec->shmem_rss_pages * page;
+	oom->oom_kills_total = kills + 1;
 }
 
-static int on_task(void *ctx, const struct memobs_task_rec *rec)
+/* Drains the lifecycle ring buffer for up to timeout_ms. Returns records seen or -errno. */
+static int drain_lifecycle(struct pipeline *p, int timeout_ms)
 {
-	return agg__add_task(ctx, rec);
+	const struct memobs_event *recs;
+	int i, n = loader__poll(p->loader, timeout_ms, &recs);
+
+	for (i = 0; i < n; i++)
+		handle_lifecycle(p, &recs[i]);
+	return n;
 }
 
 /* Cgroups of the previous pass that are gone: their cached identities go too. */
@@ -156,12 +166,7 @@ static void forget_vanished(struct pipeline *p, const struct snapshot *now)
 	}
 }
 
-static void write_leak_fields(const struct pipeline_event *ev, struct json *j)
-{
-	leak_alert__write_json(ev->data, j);
-}
-
-/* Runs the detector over the new pass and reports its alerts as events. */
+/* Runs the detector over the new pass: its alerts become leak events, suspects escalate. */
 static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 {
 	const struct leak_alert *alerts;
@@ -174,28 +179,40 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 	}
 	for (i = 0; i < nr; i++) {
 		const struct cgroup_stat *known = snapshot__find_cgroup(snap, alerts[i].cgroup_id);
-		struct pipeline_event ev;
-		struct cgroup_stat gone;
+		struct record *r;
 
+		if (ARRAY_GROW(p->events, p->events_cap, p->nr_events + 1)) {
+			p_warn("out of memory: a leak alert is not reported");
+			return;
+		}
+		r = &p->events[p->nr_events++];
+		record__init(r, RECORD_LEAK, snap->ts_ms, known);
 		if (!known) {
 			/* cleared because it went away: only the alert still knows it */
-			memset(&gone, 0, sizeof(gone));
-			gone.id = alerts[i].cgroup_id;
-			gone.path = (char *)alerts[i].path;
-			gone.time_to_limit_s = -1;
-			known = &gone;
+			r->has_cgroup = true;
+			r->cgroup.id = alerts[i].cgroup_id;
+			r->cgroup.path = alerts[i].path;
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.type = PIPELINE_EV_LEAK;
-		ev.ts_ms = snap->ts_ms;
-		ev.cgroup = known;
-		ev.write_fields = write_leak_fields;
-		ev.data = &alerts[i];
-		if (p->opts.on_event)
-			p->opts.on_event(p->opts.ctx, &ev);
+		leak_record__from_alert(&r->leak, &alerts[i]);
 		if (p->escalator)
 			escalator__on_alert(p->escalator, snap, &alerts[i]);
 	}
+}
+
+/* The follow-up leak lines of escalations whose time is up. */
+static void finish_escalations(struct pipeline *p, const struct snapshot *snap)
+{
+	const struct record *done;
+	size_t nr = escalator__finish_due(p->escalator, snap, &done);
+
+	if (!nr)
+		return;
+	if (ARRAY_GROW(p->events, p->events_cap, p->nr_events + nr)) {
+		p_warn("out of memory: %zu escalation reports are lost", nr);
+		return;
+	}
+	memcpy(&p->events[p->nr_events], done, nr * sizeof(*done));
+	p->nr_events += nr;
 }
 
 /* One pass of the sampler: a new snapshot with paths and annotations. */
@@ -206,8 +223,8 @@ static int sample(struct pipeline *p)
 	size_t i;
 	int err;
 
-	agg__begin(p->agg, clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME) / 1000000);
-	err = loader__run_iter(p->loader, on_task, p->agg);
+	agg__begin(p->agg, clock_mono_ns(), clock_wall_ms());
+	err = loader__run_iter(p->loader, p->agg);
 	if (err) {
 		p_err("failed to run the task iterator: %s", strerror(-err));
 		return err;
@@ -238,9 +255,10 @@ static int sample(struct pipeline *p)
 	if (p->detector)
 		detect_leaks(p, snap);
 	if (p->escalator)
-		escalator__finish_due(p->escalator, snap, p->opts.on_event, p->opts.ctx);
+		finish_escalations(p, snap);
 	forget_vanished(p, snap);
-	snapshot__free(p->snap);
+	snapshot__free(p->prev_snap);
+	p->prev_snap = p->snap;
 	p->snap = snap;
 	return 0;
 }
@@ -258,6 +276,9 @@ static int open_attribution(struct pipeline *p)
 		.escalate = o->escalate && o->detect,
 		.escalate_for_s = o->escalate_for_s,
 		.sample_bytes = o->malloc_sample_bytes,
+		.mounts = &p->mounts,
+		.features = &p->features,
+		.cgroups = p->cgroups,
 	};
 	int err;
 
@@ -336,8 +357,6 @@ int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts)
 
 	lopts.features = &p->features;
 	lopts.ringbuf_bytes = opts->ringbuf_bytes ? opts->ringbuf_bytes : DEFAULT_RINGBUF_BYTES;
-	lopts.on_event = on_lifecycle_event;
-	lopts.ctx = p;
 	err = loader__open(&p->loader, &lopts);
 	if (err)
 		goto fail;
@@ -357,19 +376,24 @@ fail:
 	return err;
 }
 
-int pipeline__next(struct pipeline *p, const struct snapshot **snap)
+int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 {
 	__u64 now;
 	int err, wait_ms;
 
+	memset(out, 0, sizeof(*out));
+	/* what the last call returned is done with */
+	drop_events(p);
+	snapshot__free(p->prev_snap);
+	p->prev_snap = NULL;
 	for (;;) {
 		if (p->opts.stop && *p->opts.stop)
 			return -EINTR;
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = clock_mono_ns();
 		if (now >= p->next_pass_ns)
 			break;
 		wait_ms = (int)((p->next_pass_ns - now + 999999) / 1000000);
-		err = loader__poll(p->loader, wait_ms < WAIT_SLICE_MS ? wait_ms : WAIT_SLICE_MS);
+		err = drain_lifecycle(p, wait_ms < WAIT_SLICE_MS ? wait_ms : WAIT_SLICE_MS);
 		if (err >= 0 && p->escalator)
 			err = escalator__poll(p->escalator, 0);
 		if (err == -EINTR)
@@ -378,16 +402,24 @@ int pipeline__next(struct pipeline *p, const struct snapshot **snap)
 			p_err("failed to poll the ring buffer: %s", strerror(-err));
 			return err;
 		}
+		if (p->nr_events) {
+			/* an OOM kill: reported now, not at the next pass */
+			out->events = p->events;
+			out->nr_events = p->nr_events;
+			return 0;
+		}
 	}
 	/* a late pass (stopped process, overloaded host) skips ticks rather than bursting */
 	while (p->next_pass_ns <= now)
 		p->next_pass_ns += p->interval_ns;
 	/* events submitted without wakeup are drained on the tick, before the pass */
-	loader__poll(p->loader, 0);
+	drain_lifecycle(p, 0);
 	err = sample(p);
 	if (err)
 		return err;
-	*snap = p->snap;
+	out->snap = p->snap;
+	out->events = p->events;
+	out->nr_events = p->nr_events;
 	return 0;
 }
 
@@ -398,10 +430,10 @@ void pipeline__stats(struct pipeline *p, struct pipeline_stats *out)
 	loader__read_stats(p->loader, counters);
 	out->events = counters[MEMOBS_STAT_EVENTS];
 	out->ringbuf_drops = counters[MEMOBS_STAT_RINGBUF_DROPS];
-	out->map_full = counters[MEMOBS_STAT_MAP_FULL];
+	out->map_full = 0; /* no always-on BPF program updates a map: only attribution's can fill */
 	out->attach_failures = loader__attach_failures(p->loader);
 	if (p->escalator)
-		out->attach_failures += escalator__attach_failures(p->escalator);
+		escalator__add_stats(p->escalator, out);
 }
 
 const struct features *pipeline__features(const struct pipeline *p)
@@ -421,24 +453,10 @@ void pipeline__close(struct pipeline *p)
 	cgroup_resolver__free(p->cgroups);
 	container_resolver__free(p->containers);
 	snapshot__free(p->snap);
+	snapshot__free(p->prev_snap);
 	u64map_free(&p->oom_kills);
+	drop_events(p);
+	free(p->events);
+	free(p->event_paths);
 	free(p);
-}
-
-static void write_oom_fields(const struct pipeline_event *ev, struct json *j)
-{
-	const struct oom_kill_data *oom = ev->data;
-
-	json_key(j, "pid");
-	json_u64(j, oom->pid);
-	json_key(j, "comm");
-	json_strn(j, oom->comm, sizeof(oom->comm));
-	json_key(j, "anon_rss_bytes");
-	json_u64(j, oom->anon_rss_bytes);
-	json_key(j, "file_rss_bytes");
-	json_u64(j, oom->file_rss_bytes);
-	json_key(j, "shmem_rss_bytes");
-	json_u64(j, oom->shmem_rss_bytes);
-	json_key(j, "oom_kills_total");
-	json_u64(j, ev->cgroup->oom_kills_total);
 }

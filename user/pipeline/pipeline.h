@@ -12,26 +12,9 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "model/snapshot.h"
+#include "output/records.h"
 
 struct pipeline;
-struct json;
-
-enum pipeline_event_type {
-	PIPELINE_EV_OOM_KILL,
-	PIPELINE_EV_LEAK, /* an alert from the detector (or its escalation follow-up) */
-};
-
-struct pipeline_event {
-	enum pipeline_event_type type;
-	__u64 ts_ms;
-	const struct cgroup_stat *cgroup; /* the cgroup it concerns (id, path, container) */
-	/*
-	 * Writes the event's own fields (everything after the common ts, type,
-	 * cgroup and container) into an open JSON object.
-	 */
-	void (*write_fields)(const struct pipeline_event *ev, struct json *j);
-	const void *data; /* for write_fields */
-};
 
 struct pipeline_opts {
 	double interval_s; /* sampler period */
@@ -48,26 +31,26 @@ struct pipeline_opts {
 	__u64 malloc_sample_bytes; /* 0: the default */
 	/* Set by a signal handler: waits end early when it turns non-zero. */
 	volatile sig_atomic_t *stop;
-	/* Called for each event as it happens; may be NULL. */
-	void (*on_event)(void *ctx, const struct pipeline_event *ev);
-	void *ctx;
+};
+
+/* What one call of pipeline__next() produced; owned by the pipeline until the next call. */
+struct pipeline_pass {
+	const struct snapshot *snap; /* NULL: no pass yet, only events (an OOM kill came) */
+	const struct record *events; /* oom_kill and leak records, in the order they came */
+	size_t nr_events;
 };
 
 /* Loads and attaches everything. Returns 0 or -errno (already reported). */
 int pipeline__open(struct pipeline **out, const struct pipeline_opts *opts);
 /*
- * Sleeps until the next interval is due (returns -EINTR early when a signal
- * arrives), samples, and returns the snapshot, owned by the pipeline and
- * valid until the next call.
+ * Waits until the next interval is due and runs the pass: sampler ->
+ * aggregation -> identity -> limits -> detector -> escalator, then returns
+ * the snapshot and the events of the pass. Returns earlier, with only events,
+ * when an OOM kill arrives in between, so that it is reported at once.
+ * Returns 0, -EINTR when a signal arrived, or -errno (reported).
  */
-int pipeline__next(struct pipeline *p, const struct snapshot **snap);
+int pipeline__next(struct pipeline *p, struct pipeline_pass *out);
 /* What BPF counted: events submitted, ring-buffer drops, map-full, attach failures. */
-struct pipeline_stats {
-	__u64 events;
-	__u64 ringbuf_drops;
-	__u64 map_full;
-	__u64 attach_failures;
-};
 void pipeline__stats(struct pipeline *p, struct pipeline_stats *out);
 void pipeline__close(struct pipeline *p); /* detaches everything; NULL-safe */
 

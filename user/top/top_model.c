@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "top/top_model.h"
+#include "util/array.h"
 #include "identity/container.h"
+#include "top/top_model.h"
 
 const struct top_col_def top_cols[TOP_COL_NR] = {
 	[TOP_COL_NAME] = { "name", "NAME", 0, 0, 'N', false, "container, pod or cgroup path" },
@@ -16,9 +17,11 @@ const struct top_col_def top_cols[TOP_COL_NR] = {
 			     "anon RSS trend (Theil-Sen slope)" },
 	[TOP_COL_TREND] = { "trend", "TREND", 8, 3, 0, true, "anon RSS over the recent passes" },
 	[TOP_COL_FAULTS] = { "faults", "FLT/s", 5, 4, 'F', true, "page faults per second" },
-	[TOP_COL_HEAP] = { "heap", "HEAP", 5, 5, 'H', true, "brk heap" },
-	[TOP_COL_MMAP] = { "mmap", "MMAP", 5, 7, 'V', true,
-			   "private writable mappings but the heap" },
+	/* virtual sizes say so: a reserved mapping can make them terabytes beside a small RSS */
+	[TOP_COL_HEAP_VM] = { "heap_vm", "HEAP_VM", 7, 5, 'H', true,
+			      "brk heap, virtual: brk - start_brk", "heap" },
+	[TOP_COL_MMAP_VM] = { "mmap_vm", "MMAP_VM", 7, 7, 'V', true,
+			      "private writable virtual memory less the heap", "mmap" },
 	[TOP_COL_MALLOC] = { "malloc", "MALLOC", 6, 8, 'A', true, "malloc outstanding (tracing)" },
 	[TOP_COL_LIMIT] = { "limit", "LIMIT", 5, 3, 'L', true, "smallest effective memory limit" },
 	[TOP_COL_TTL] = { "ttl", "TTL", 5, 2, 'T', false, "time to the limit at this growth" },
@@ -30,7 +33,8 @@ int top_col__parse(const char *key)
 	int c;
 
 	for (c = 0; c < TOP_COL_NR; c++) {
-		if (!strcasecmp(key, top_cols[c].key))
+		if (!strcasecmp(key, top_cols[c].key) ||
+		    (top_cols[c].old_key && !strcasecmp(key, top_cols[c].old_key)))
 			return c;
 	}
 	return -EINVAL;
@@ -52,7 +56,7 @@ struct top_model {
 	bool reverse;
 	char *filter;
 	__u64 *expanded; /* cgroup ids */
-	size_t nr_expanded;
+	size_t nr_expanded, cap_expanded;
 };
 
 struct top_model *top_model__new(void)
@@ -110,17 +114,17 @@ double top_model__value(const struct top_model *m, const struct top_row *row, en
 		return p ? p->nr_threads : cg->nr_procs;
 	case TOP_COL_ANON:
 	case TOP_COL_TREND:
-		return p ? p->anon_rss_bytes : cg->anon_rss_bytes;
+		return p ? p->mem.anon_rss_bytes : cg->mem.anon_rss_bytes;
 	case TOP_COL_GROWTH:
 		return p ? NAN : cg->growth_bytes_per_s;
 	case TOP_COL_FAULTS:
 		if (interval_s <= 0)
 			return NAN;
-		return (p ? p->page_faults : cg->page_faults) / interval_s;
-	case TOP_COL_HEAP:
-		return p ? p->heap_bytes : cg->heap_bytes;
-	case TOP_COL_MMAP:
-		return p ? p->mmap_bytes : cg->mmap_bytes;
+		return (p ? p->mem.page_faults : cg->mem.page_faults) / interval_s;
+	case TOP_COL_HEAP_VM:
+		return p ? p->mem.heap_bytes : cg->mem.heap_bytes;
+	case TOP_COL_MMAP_VM:
+		return p ? p->mem.mmap_bytes : cg->mem.mmap_bytes;
 	case TOP_COL_MALLOC:
 		return p || !cg->malloc_outstanding_bytes ? NAN : cg->malloc_outstanding_bytes;
 	case TOP_COL_LIMIT:
@@ -302,7 +306,7 @@ int top_model__update(struct top_model *m, const struct snapshot *snap)
 		if (old)
 			hist[i] = *old;
 		hist[i].cgroup_id = cg->id;
-		push_value(&hist[i], (double)cg->anon_rss_bytes);
+		push_value(&hist[i], (double)cg->mem.anon_rss_bytes);
 	}
 	free(m->hist);
 	m->hist = hist;
@@ -350,7 +354,6 @@ const char *top_model__filter(const struct top_model *m)
 int top_model__toggle_expand(struct top_model *m, __u64 cgroup_id)
 {
 	size_t i;
-	__u64 *ids;
 
 	for (i = 0; i < m->nr_expanded; i++) {
 		if (m->expanded[i] == cgroup_id) {
@@ -358,10 +361,8 @@ int top_model__toggle_expand(struct top_model *m, __u64 cgroup_id)
 			return rebuild_rows(m);
 		}
 	}
-	ids = realloc(m->expanded, (m->nr_expanded + 1) * sizeof(*ids));
-	if (!ids)
+	if (ARRAY_GROW(m->expanded, m->cap_expanded, m->nr_expanded + 1))
 		return -ENOMEM;
-	m->expanded = ids;
 	m->expanded[m->nr_expanded++] = cgroup_id;
 	return rebuild_rows(m);
 }

@@ -24,8 +24,8 @@ enum top_col {
 	TOP_COL_GROWTH,
 	TOP_COL_TREND, /* the sparkline; sorts as its latest value, anon RSS */
 	TOP_COL_FAULTS,
-	TOP_COL_HEAP,
-	TOP_COL_MMAP,
+	TOP_COL_HEAP_VM, /* virtual: brk - start_brk */
+	TOP_COL_MMAP_VM, /* virtual: private writable mappings but the heap */
 	TOP_COL_MALLOC,
 	TOP_COL_LIMIT,
 	TOP_COL_TTL,
@@ -41,11 +41,12 @@ struct top_col_def {
 	int hotkey;	   /* sorts by this column */
 	bool descending;   /* natural order: biggest first (reverse flips it) */
 	const char *help;
+	const char *old_key; /* what -s KEY named the column before; still accepted */
 };
 
 extern const struct top_col_def top_cols[TOP_COL_NR];
 
-/* The column named key (e.g. "growth"); -EINVAL when there is none. */
+/* The column named key (e.g. "growth", or an old_key); -EINVAL when there is none. */
 int top_col__parse(const char *key);
 
 /* Samples kept per cgroup for the sparkline: wider than any trend column. */

@@ -17,7 +17,6 @@
  */
 int array_grow(void **items, size_t *cap, size_t want, size_t elem_size);
 
-#define ARRAY_GROW(items, cap, want) \
-	array_grow((void **)&(items), &(cap), (want), sizeof(*(items)))
+#define ARRAY_GROW(items, cap, want) array_grow((void **)&(items), &(cap), (want), sizeof(*(items)))
 
 #endif /* MEMOBS_ARRAY_H */

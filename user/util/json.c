@@ -266,3 +266,66 @@ int json_write_line(struct json *j, FILE *f)
 		return -EIO;
 	return 0;
 }
+
+void json_u64_field(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+void json_i64_field(struct json *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_i64(j, v);
+}
+
+void json_double_field(struct json *j, const char *key, double v, int decimals)
+{
+	json_key(j, key);
+	json_double(j, v, decimals);
+}
+
+void json_str_field(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	if (s)
+		json_str(j, s);
+	else
+		json_null(j);
+}
+
+void json_strn_field(struct json *j, const char *key, const char *s, size_t len)
+{
+	json_key(j, key);
+	json_strn(j, s, len);
+}
+
+void json_bool_field(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
+void json_null_field(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_null(j);
+}
+
+void json_u64_field_or_null(struct json *j, const char *key, uint64_t v, bool known)
+{
+	json_key(j, key);
+	if (known)
+		json_u64(j, v);
+	else
+		json_null(j);
+}
+
+void json_double_field_or_null(struct json *j, const char *key, double v, int decimals, bool known)
+{
+	json_key(j, key);
+	if (known)
+		json_double(j, v, decimals);
+	else
+		json_null(j);
+}

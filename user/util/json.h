@@ -46,6 +46,21 @@ void json_null(struct json *j);
 void json_ts_ms(struct json *j, uint64_t ms_since_epoch);
 
 /*
+ * A member's name and value in one call (bpftool's jsonw_*_field style):
+ * every renderer of output/render.c writes its fields through these.
+ */
+void json_u64_field(struct json *j, const char *key, uint64_t v);
+void json_i64_field(struct json *j, const char *key, int64_t v);
+void json_double_field(struct json *j, const char *key, double v, int decimals);
+void json_str_field(struct json *j, const char *key, const char *s); /* NULL: null */
+void json_strn_field(struct json *j, const char *key, const char *s, size_t len);
+void json_bool_field(struct json *j, const char *key, bool v);
+void json_null_field(struct json *j, const char *key);
+/* The nullable variants: null when !known. */
+void json_u64_field_or_null(struct json *j, const char *key, uint64_t v, bool known);
+void json_double_field_or_null(struct json *j, const char *key, double v, int decimals, bool known);
+
+/*
  * Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid:
  * overlong forms, surrogates and values past U+10FFFF are invalid.
  */

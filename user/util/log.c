@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include "util/log.h"
 
-enum log_level log_level = LOG_WARN;
+enum log_level log_level = LOG_INFO; /* the one default: -v raises it to debug */
 
 static const char *const level_prefix[] = {
 	[LOG_ERROR] = "memobs: error: ",

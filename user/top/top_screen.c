@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <langinfo.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +8,12 @@
 #include <unistd.h>
 #include <ncurses.h>
 #include <term.h>
+#include "util/array.h"
+#include "util/clock.h"
 #include "util/fmt.h"
 #include "util/log.h"
-#include "top/top_view.h"
+#include "top/top_table.h"
+#include "top/top_screen.h"
 
 #define HEADER_LINES 3 /* host, memobs, status/prompt */
 #define NAME_MIN_WIDTH 16
@@ -26,8 +27,8 @@ enum color_pair {
 	PAIR_TITLE,
 };
 
-struct top_view {
-	struct top_view_opts opts;
+struct top_screen {
+	struct top_screen_opts opts;
 	bool utf8;
 	bool color;
 	bool paused;
@@ -46,7 +47,7 @@ struct top_view {
 
 /* ---- terminal restoration on every way out ---- */
 
-static struct top_view *active_view;
+static struct top_screen *active_view;
 static struct termios saved_termios;
 static bool have_saved_termios;
 /* what a fatal-signal handler writes: copied from terminfo while it is safe to call */
@@ -92,21 +93,14 @@ static void install_fatal_handlers(void)
 	size_t i;
 
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(fatal); i++)
 		sigaction(fatal[i], &sa, NULL);
 }
 
-bool top_locale_is_utf8(void)
-{
-	const char *codeset = nl_langinfo(CODESET);
-
-	return codeset && (!strcasecmp(codeset, "UTF-8") || !strcasecmp(codeset, "utf8"));
-}
-
-int top_view__open(struct top_view **out, const struct top_view_opts *opts)
+int top_screen__open(struct top_screen **out, const struct top_screen_opts *opts)
 {
 	static bool atexit_done;
-	struct top_view *v;
+	struct top_screen *v;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		p_err("the live view needs a terminal (use --once for a plain table)");
@@ -152,7 +146,7 @@ int top_view__open(struct top_view **out, const struct top_view_opts *opts)
 	return 0;
 }
 
-void top_view__close(struct top_view *v)
+void top_screen__close(struct top_screen *v)
 {
 	if (!v)
 		return;
@@ -163,12 +157,12 @@ void top_view__close(struct top_view *v)
 	free(v);
 }
 
-bool top_view__paused(const struct top_view *v)
+bool top_screen__paused(const struct top_screen *v)
 {
 	return v->paused;
 }
 
-int top_view__read_key(struct top_view *v)
+int top_screen__read_key(struct top_screen *v)
 {
 	int key;
 
@@ -177,89 +171,7 @@ int top_view__read_key(struct top_view *v)
 	return key == ERR ? -1 : key;
 }
 
-/* ---- cells, shared with the plain table ---- */
-
-void top_format_cell(const struct top_model *m, const struct top_row *row, enum top_col col,
-		     size_t width, bool utf8, char *buf, size_t n)
-{
-	double v = top_model__value(m, row, col);
-	const struct cgroup_stat *cg = row->cg;
-	char label[256], comm[MEMOBS_COMM_LEN + 1], pid_comm[64];
-	const double *hist;
-	size_t nr;
-
-	buf[0] = '\0';
-	switch (col) {
-	case TOP_COL_NAME:
-		if (row->proc) {
-			fmt_sanitize(comm, sizeof(comm), row->proc->comm, MEMOBS_COMM_LEN);
-			snprintf(pid_comm, sizeof(pid_comm), "  %u %s", row->proc->pid, comm);
-			fmt_sanitize(buf, n, pid_comm, width);
-		} else {
-			fmt_cgroup_name(buf, n, cg->path ? cg->path : "(removed)",
-					top_model__container_label(cg, label, sizeof(label)), width,
-					utf8);
-		}
-		break;
-	case TOP_COL_PROCS:
-		snprintf(buf, n, "%.0f", v);
-		break;
-	case TOP_COL_ANON:
-	case TOP_COL_HEAP:
-	case TOP_COL_MMAP:
-		fmt_size(buf, n, (__u64)v);
-		break;
-	case TOP_COL_GROWTH:
-		if (!row->proc)
-			fmt_rate(buf, n, v);
-		break;
-	case TOP_COL_TREND:
-		if (!row->proc) {
-			nr = top_model__history(m, cg->id, &hist);
-			fmt_sparkline(buf, n, hist, nr, width, utf8);
-		}
-		break;
-	case TOP_COL_FAULTS:
-		fmt_count(buf, n, v);
-		break;
-	case TOP_COL_MALLOC:
-	case TOP_COL_LIMIT:
-		if (row->proc)
-			break;
-		if (isnan(v))
-			snprintf(buf, n, "-");
-		else
-			fmt_size(buf, n, (__u64)v);
-		break;
-	case TOP_COL_TTL:
-		if (!row->proc)
-			fmt_duration(buf, n, isnan(v) ? -1 : v);
-		break;
-	case TOP_COL_STATE:
-		if (!row->proc && cg->leak_state == LEAK_SUSPECTED)
-			snprintf(buf, n, "LEAK");
-		break;
-	case TOP_COL_NR:
-		break;
-	}
-}
-
-static bool row_is_leak(const struct top_row *row)
-{
-	return !row->proc && row->cg->leak_state == LEAK_SUSPECTED;
-}
-
-static bool any_malloc(const struct top_model *m)
-{
-	const struct snapshot *s = top_model__snapshot(m);
-	size_t i;
-
-	for (i = 0; s && i < s->nr_cgroups; i++) {
-		if (s->cgroups[i].malloc_outstanding_bytes)
-			return true;
-	}
-	return false;
-}
+/* ---- a frame: the columns that fit, the header, the rows ---- */
 
 /* Columns by priority while they fit beside the narrowest name; the name takes the rest. */
 static size_t choose_columns(bool visible[TOP_COL_NR], size_t screen_width, bool with_malloc)
@@ -281,118 +193,6 @@ static size_t choose_columns(bool visible[TOP_COL_NR], size_t screen_width, bool
 	}
 	return screen_width > used ? NAME_MIN_WIDTH + screen_width - used : NAME_MIN_WIDTH;
 }
-
-/* Columns a UTF-8 string takes: its bytes less the continuation bytes. */
-static size_t display_width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
-	return w;
-}
-
-/*
- * One line of text, the cells laid out in their columns: the name and the
- * sparkline left-aligned, figures right-aligned after a space. A title one
- * column too wide (it carries the sort arrow) takes that space.
- */
-static void layout_line(const bool visible[TOP_COL_NR], size_t name_width, char marker,
-			const char *const cells[TOP_COL_NR], char *line, size_t n)
-{
-	size_t len = 0, w, shown;
-	int c;
-
-	len += snprintf(line + len, n - len, "%c ", marker);
-	for (c = 0; c < TOP_COL_NR && len < n; c++) {
-		if (!visible[c])
-			continue;
-		w = c == TOP_COL_NAME ? name_width : (size_t)top_cols[c].width;
-		shown = display_width(cells[c]);
-		if (c == TOP_COL_NAME)
-			len += snprintf(line + len, n - len, "%s%*s", cells[c],
-					(int)(w > shown ? w - shown : 0), "");
-		else if (c == TOP_COL_TREND)
-			len += snprintf(line + len, n - len, " %s%*s", cells[c],
-					(int)(w > shown ? w - shown : 0), "");
-		else
-			len += snprintf(line + len, n - len, "%s%*s%s", shown > w ? "" : " ",
-					(int)(w > shown ? w - shown : 0), "", cells[c]);
-	}
-}
-
-/* Column titles; the sort column's carries an arrow (none for scripts: arrows == false). */
-static void titles(const bool visible[TOP_COL_NR], char *cells_buf, size_t cell_size,
-		   const char *cells[TOP_COL_NR], enum top_col sort_col, bool descending,
-		   bool arrows, bool utf8)
-{
-	const char *arrow = utf8 ? (descending ? "▼" : "▲") : (descending ? "v" : "^");
-	int c;
-
-	for (c = 0; c < TOP_COL_NR; c++) {
-		char *cell = cells_buf + c * cell_size;
-		bool left = c == TOP_COL_NAME || c == TOP_COL_TREND;
-
-		cells[c] = cell;
-		cell[0] = '\0';
-		if (!visible[c])
-			continue;
-		if (arrows && (enum top_col)c == sort_col)
-			snprintf(cell, cell_size, "%s%s%s", left ? "" : arrow, top_cols[c].title,
-				 left ? arrow : "");
-		else
-			snprintf(cell, cell_size, "%s", top_cols[c].title);
-	}
-}
-
-/* ---- the plain table ---- */
-
-int top_print_table(FILE *out, const struct top_model *m, int max_rows, bool utf8)
-{
-	static char cells_buf[TOP_COL_NR][512];
-	const char *cells[TOP_COL_NR];
-	const struct top_row *rows;
-	size_t nr = top_model__rows(m, &rows), i, name_width = 4;
-	bool visible[TOP_COL_NR];
-	enum top_col sort_col = top_model__sort_col(m);
-	bool descending = top_cols[sort_col].descending != top_model__sort_reverse(m);
-	char line[2048];
-	int c, shown = 0;
-
-	for (c = 0; c < TOP_COL_NR; c++)
-		visible[c] = c != TOP_COL_MALLOC || any_malloc(m);
-	for (i = 0; i < nr; i++) {
-		top_format_cell(m, &rows[i], TOP_COL_NAME, 200, utf8, cells_buf[0],
-				sizeof(cells_buf[0]));
-		if (strlen(cells_buf[0]) > name_width)
-			name_width = strlen(cells_buf[0]);
-	}
-	titles(visible, cells_buf[0], sizeof(cells_buf[0]), cells, sort_col, descending, false,
-	       utf8);
-	layout_line(visible, name_width, ' ', cells, line, sizeof(line));
-	if (fprintf(out, "%s\n", line) < 0)
-		return -EIO;
-	for (i = 0; i < nr; i++) {
-		if (!rows[i].proc && max_rows > 0 && shown++ >= max_rows)
-			break;
-		for (c = 0; c < TOP_COL_NR; c++) {
-			cells[c] = cells_buf[c];
-			cells_buf[c][0] = '\0';
-			if (visible[c])
-				top_format_cell(m, &rows[i], c,
-						c == TOP_COL_NAME ? name_width
-								  : (size_t)top_cols[c].width,
-						utf8, cells_buf[c], sizeof(cells_buf[c]));
-		}
-		layout_line(visible, name_width, row_is_leak(&rows[i]) ? '!' : ' ', cells, line,
-			    sizeof(line));
-		if (fprintf(out, "%s\n", line) < 0)
-			return -EIO;
-	}
-	return fflush(out) ? -EIO : 0;
-}
-
-/* ---- the live view ---- */
 
 /* Bytes of text that fit in cols columns: a line never wraps onto the next. */
 static int fitting_bytes(const char *text, int cols)
@@ -421,11 +221,11 @@ static void put_line(int y, const char *text, attr_t attr)
 	attroff(attr);
 }
 
-static void draw_header(struct top_view *v, const struct top_model *m, const struct top_header *h)
+static void draw_header(struct top_screen *v, const struct top_model *m, const struct top_header *h)
 {
 	const struct snapshot *s = top_model__snapshot(m);
 	char used[16], total[16], line[512], rate[16], clock[16];
-	time_t now = time(NULL);
+	time_t now = (time_t)(clock_wall_ms() / 1000);
 	struct tm tm;
 	__u64 used_bytes = 0;
 
@@ -448,7 +248,7 @@ static void draw_header(struct top_view *v, const struct top_model *m, const str
 	put_line(1, line, 0);
 }
 
-static void draw_status(struct top_view *v, const struct top_model *m)
+static void draw_status(struct top_screen *v, const struct top_model *m)
 {
 	char line[512], filter[FILTER_MAX + 1];
 
@@ -467,7 +267,7 @@ static void draw_status(struct top_view *v, const struct top_model *m)
 }
 
 /* The visible slice of rows: -r counts cgroups; processes of expanded ones come along. */
-static size_t limit_rows(const struct top_view *v, const struct top_row *rows, size_t nr)
+static size_t limit_rows(const struct top_screen *v, const struct top_row *rows, size_t nr)
 {
 	size_t i;
 	int cgroups = 0;
@@ -482,7 +282,8 @@ static size_t limit_rows(const struct top_view *v, const struct top_row *rows, s
 }
 
 /* After the rows changed: find the selected row again, keep it on screen. */
-static void settle_selection(struct top_view *v, const struct top_row *rows, size_t nr, int height)
+static void settle_selection(struct top_screen *v, const struct top_row *rows, size_t nr,
+			     int height)
 {
 	size_t i;
 
@@ -520,8 +321,9 @@ static void draw_help(void)
 		"< > R     sort by the column left / right, reverse",
 		"arrows PgUp PgDn Home End: move",
 		"! LEAK    a suspected leak (red where colour works)",
+		"*_VM      virtual sizes (mapped); ANON is resident memory",
 	};
-	int nr_keys = (int)(sizeof(keys) / sizeof(keys[0]));
+	int nr_keys = (int)ARRAY_SIZE(keys);
 	int width = COLS < 66 ? COLS : 66, height = nr_keys + (TOP_COL_NR + 1) / 2 + 3, y = 1, c;
 	WINDOW *w;
 	char line[128];
@@ -552,43 +354,27 @@ static void draw_help(void)
 	delwin(w);
 }
 
-void top_view__draw(struct top_view *v, struct top_model *m, const struct top_header *h)
+void top_screen__draw(struct top_screen *v, struct top_model *m, const struct top_header *h)
 {
-	static char cells_buf[TOP_COL_NR][512];
-	const char *cells[TOP_COL_NR];
 	const struct top_row *rows;
 	size_t nr = top_model__rows(m, &rows);
-	int height = LINES - HEADER_LINES - 2, y, c;
-	enum top_col sort_col = top_model__sort_col(m);
-	bool descending = top_cols[sort_col].descending != top_model__sort_reverse(m);
+	int height = LINES - HEADER_LINES - 2, y;
 	char line[4096];
 
 	erase();
 	nr = limit_rows(v, rows, nr);
 	settle_selection(v, rows, nr, height);
-	v->name_width = choose_columns(v->visible, (size_t)COLS, any_malloc(m));
+	v->name_width = choose_columns(v->visible, (size_t)COLS, top_has_malloc(m));
 	draw_header(v, m, h);
 	draw_status(v, m);
-	titles(v->visible, cells_buf[0], sizeof(cells_buf[0]), cells, sort_col, descending, true,
-	       v->utf8);
-	layout_line(v->visible, v->name_width, ' ', cells, line, sizeof(line));
+	top_format_titles(m, v->visible, v->name_width, true, v->utf8, line, sizeof(line));
 	put_line(HEADER_LINES, line, A_REVERSE);
 	for (y = 0; y < height && (size_t)(v->scroll + y) < nr; y++) {
 		const struct top_row *row = &rows[v->scroll + y];
 		attr_t attr = 0;
 
-		for (c = 0; c < TOP_COL_NR; c++) {
-			cells[c] = cells_buf[c];
-			cells_buf[c][0] = '\0';
-			if (v->visible[c])
-				top_format_cell(m, row, c,
-						c == TOP_COL_NAME ? v->name_width
-								  : (size_t)top_cols[c].width,
-						v->utf8, cells_buf[c], sizeof(cells_buf[c]));
-		}
-		layout_line(v->visible, v->name_width, row_is_leak(row) ? '!' : ' ', cells, line,
-			    sizeof(line));
-		if (row_is_leak(row))
+		top_format_row(m, row, v->visible, v->name_width, v->utf8, line, sizeof(line));
+		if (top_row_is_leak(row))
 			attr = A_BOLD | (v->color ? COLOR_PAIR(PAIR_LEAK) : 0);
 		else if (!row->proc && row->cg->growth_bytes_per_s > 0 && v->color)
 			attr = COLOR_PAIR(PAIR_GROWING);
@@ -611,6 +397,8 @@ void top_view__draw(struct top_view *v, struct top_model *m, const struct top_he
 	refresh();
 }
 
+/* ---- keys ---- */
+
 static bool is_sort_key(int key, enum top_col *col)
 {
 	int c;
@@ -624,7 +412,7 @@ static bool is_sort_key(int key, enum top_col *col)
 	return false;
 }
 
-static enum top_action prompt_key(struct top_view *v, struct top_model *m, int key)
+static enum top_action prompt_key(struct top_screen *v, struct top_model *m, int key)
 {
 	size_t len = strlen(v->filter_edit);
 
@@ -657,7 +445,7 @@ static enum top_action prompt_key(struct top_view *v, struct top_model *m, int k
 }
 
 /* The next sortable column left or right of the current one, among those shown. */
-static enum top_col neighbour_column(const struct top_view *v, enum top_col col, int step)
+static enum top_col neighbour_column(const struct top_screen *v, enum top_col col, int step)
 {
 	int c = col;
 
@@ -669,7 +457,7 @@ static enum top_col neighbour_column(const struct top_view *v, enum top_col col,
 	return col;
 }
 
-static void move_selection(struct top_view *v, struct top_model *m, int delta)
+static void move_selection(struct top_screen *v, struct top_model *m, int delta)
 {
 	const struct top_row *rows;
 	size_t nr = top_model__rows(m, &rows);
@@ -686,7 +474,7 @@ static void move_selection(struct top_view *v, struct top_model *m, int delta)
 	v->selected_pid = rows[v->selected].proc ? rows[v->selected].proc->pid : 0;
 }
 
-enum top_action top_view__handle_key(struct top_view *v, struct top_model *m, int key)
+enum top_action top_screen__handle_key(struct top_screen *v, struct top_model *m, int key)
 {
 	int page = LINES - HEADER_LINES - 2;
 	enum top_col col = top_model__sort_col(m);

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Private to user/attribute/attr*.c: the attr object and what its files
+ * share. Nothing else includes this header; the API is attribute/attr.h.
+ *
+ *   attr.c         open/close, which BPF programs load, poll and the tick,
+ *                  the ring-buffer dispatch, stats
+ *   attr_probes.c  where to probe in each allocator file, and the uprobe links
+ *   attr_scope.c   the traced scope: watched cgroups and pids, new processes,
+ *                  execs and exits
+ *   attr_sites.c   call sites: stacks resolved to frames, the top sites, mm sites
+ */
+#ifndef MEMOBS_ATTR_INTERNAL_H
+#define MEMOBS_ATTR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "attribute/attr.h"
+#include "util/u64map.h"
+#include "memobs_attr.skel.h"
+
+#define ATTR_MAX_HOOKS 40
+
+struct alloc_lib;
+struct alloc_lib_set;
+struct symbolizer;
+
+/* A link either from libbpf (perf-event uprobes) or raw (uprobe_multi session). */
+struct attr_link {
+	struct bpf_link *link;
+	int fd;
+};
+
+struct link_vec {
+	struct attr_link *v;
+	size_t len, cap;
+};
+
+/* Where to probe in one underlying file: computed once, shared by every process. */
+struct file_probes {
+	__u64 dev, ino;
+	size_t nr;
+	__u64 offsets[ATTR_MAX_HOOKS];
+	__u64 cookies[ATTR_MAX_HOOKS];
+};
+
+struct traced_pid {
+	int pid;
+	__u64 start_time;	     /* a reused pid is another process */
+	struct alloc_lib_set *files; /* attached for this process */
+	struct link_vec links;
+	bool explicit; /* watched by pid (attr__watch_pid), not via a cgroup */
+	bool seen;     /* in a watched cgroup at this tick */
+};
+
+struct site {
+	char **frames;
+	size_t nr;
+};
+
+struct attr {
+	struct attr_opts opts; /* the host context in it is the caller's */
+	struct memobs_attr *skel;
+	struct ring_buffer *rb;
+	struct symbolizer *sym;
+	struct alloc_sites *samples;
+	bool session;
+	int nr_cpus;
+
+	/* host-wide (malloc_all) */
+	struct alloc_lib_set *global_files;
+	struct link_vec global_links;
+	struct u64map known_pids; /* pid -> start time: scanned already */
+
+	/* targeted */
+	struct u64map watched_cgroups; /* id -> 1 */
+	struct u64map traced;	       /* pid -> struct traced_pid * */
+
+	struct u64map pending_exec; /* pid -> scans still due */
+	struct u64map sample_pids;  /* pid -> start time (0: not read yet): have samples */
+
+	struct file_probes *files;
+	size_t nr_files, cap_files;
+	struct alloc_lib_set *failed_files; /* said once */
+
+	struct u64map stack_site;   /* stack id -> site index */
+	struct u64map stack_owner;  /* stack id -> pid whose addresses it holds */
+	struct u64map site_by_hash; /* hash of the frames -> site index */
+	struct site *sites;
+	size_t nr_sites, cap_sites;
+
+	__u64 attach_failures, probes_at_entry;
+	__u64 last_tick_ms;
+};
+
+/* attr_probes.c */
+int link_vec__push(struct link_vec *lv, struct bpf_link *link, int fd);
+void link_vec__destroy(struct link_vec *lv);
+/*
+ * Scans a process's allocator libraries and attaches what is new: to the
+ * process alone (tp set) or host-wide, once per underlying file.
+ */
+int attr_scan_and_attach(struct attr *a, int pid, struct traced_pid *tp);
+
+/* attr_scope.c */
+/* Host-wide: processes not scanned yet (forks that exec'd before we saw them, dlopen). */
+void attr_rescan_host(struct attr *a);
+/* Once a second: exits reaped, then new processes, cgroup members and execs picked up. */
+void attr_scope_tick(struct attr *a);
+/* Detaches and frees every traced process. */
+void attr_scope_free(struct attr *a);
+
+/* attr_sites.c */
+/*
+ * The site of a stack: its frames resolved now, while the process lives
+ * (processes that exit keep what was resolved). ip_first: frame 0 is an
+ * exact instruction (a fault), else every frame is a return address.
+ */
+int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, __u64 *index);
+/* Resolves the stacks of new mm sites while their processes live. */
+void attr_resolve_mm_stacks(struct attr *a);
+void attr_sites_free(struct attr *a);
+
+#endif /* MEMOBS_ATTR_INTERNAL_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The daemon's end of the snapshot socket (snapsock.h): the frames of
+ * snapsock_wire.h to every local client.
+ *
+ * The server never blocks its caller: a thread accepts, writes and drops;
+ * publish only queues. A client that does not read is dropped when its
+ * queue is full; a client that writes anything is dropped (it has nothing to
+ * say in this protocol).
+ */
+#ifndef MEMOBS_SNAPSOCK_SERVER_H
+#define MEMOBS_SNAPSOCK_SERVER_H
+
+#include <stddef.h>
+#include "model/snapshot.h"
+#include "output/snapsock.h"
+
+/* Queued bytes per client beyond which it is dropped (at least two frames). */
+#define SNAPSOCK_CLIENT_QUEUE_BYTES (4u << 20)
+#define SNAPSOCK_MAX_CLIENTS 64
+
+struct snapsock_server;
+struct pipeline_stats;
+
+/*
+ * Creates the socket's directory (0700) when missing and the socket (0600).
+ * A socket file nobody listens on is stale and replaced; one that answers
+ * belongs to another daemon: -EADDRINUSE. Errors are reported here.
+ */
+int snapsock_server__open(struct snapsock_server **out, const char *path);
+/* Queues the snapshot for every client; never blocks. Returns 0 or -ENOMEM. */
+int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot *snap,
+			     const struct pipeline_stats *st);
+size_t snapsock_server__nr_clients(struct snapsock_server *srv);
+/* Disconnects every client and unlinks the socket; NULL-safe. */
+void snapsock_server__close(struct snapsock_server *srv);
+
+/*
+ * Without a server: writes a whole frame (or any buffer) to one blocking
+ * stream, as the in-process collector of `memobs top` does to its reader.
+ * -EPIPE when the reader left.
+ */
+int snapsock__write_all(int fd, const void *buf, size_t len);
+
+#endif /* MEMOBS_SNAPSOCK_SERVER_H */
