@@ -45,6 +45,17 @@ LIB_OBJS := $(filter-out $(BUILD)/user/cli/main.o,$(USER_OBJS))
 LIB := $(BUILD)/libmemobs.a
 BIN := $(BUILD)/memobs
 
+# pprof's profile.proto (our subset, proto/): protoc-c generates its C into
+# $(BUILD)/gen/proto/, compiled into the library. It is included as
+# <proto/profile.pb-c.h> (-I$(BUILD)/gen): generated code, outside user/'s layers.
+PROTOC_C ?= protoc-c
+PROTO_SRCS := $(wildcard proto/*.proto)
+PROTO_GEN_C := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_SRCS))
+PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
+LIB_OBJS += $(PROTO_GEN_C:.c=.o)
+override CFLAGS += -I$(BUILD)/gen
+LDLIBS += -lprotobuf-c
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -52,10 +63,27 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_
 BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+# Fuzzing (issue 14): one libFuzzer harness per parser of untrusted input,
+# tests/fuzz/fuzz_<name>.c, seeded from tests/fuzz/corpus/<name>/. The library
+# is compiled a second time by clang with the sanitizers (and libFuzzer's
+# coverage) into $(BUILD)/fuzz/, apart from the plain objects cc builds.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SANITIZERS := address,undefined
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -Wall -Wextra \
+	-Wno-missing-field-initializers \
+	-std=gnu11 -D_GNU_SOURCE -iquote include -iquote user -iquote $(BUILD) -MMD -MP \
+	-DMEMOBS_VERSION='"$(VERSION)"'
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(BUILD)/user/%.o,$(BUILD)/fuzz/user/%.o,$(LIB_OBJS))
+FUZZ_LIB := $(BUILD)/fuzz/libmemobs-fuzz.a
+
 .DELETE_ON_ERROR:
 # generated BPF objects and skeletons are kept, not deleted as intermediates
 .SECONDARY: $(SKELS) $(BPF_OBJS) $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(CORE_UNITS) $(ATTR_UNITS))
-.PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux check-layers
+.PHONY: all deps run test unit-test e2e-test bench workloads format clean install vmlinux check-layers \
+	fuzz fuzz-smoke fuzz-build fuzz-seeds
 
 all: $(BIN)
 
@@ -65,8 +93,8 @@ deps:
 run: deps all
 	$(BIN) run $(RUN_ARGS)
 
-test: deps check-layers all $(UNIT_BINS) $(WORKLOAD_BINS)
-	$(Q)scripts/run-tests.sh $(BUILD) $(PYTHON)
+test: deps check-layers all $(UNIT_BINS) $(WORKLOAD_BINS) $(FUZZ_BINS)
+	$(Q)FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) scripts/run-tests.sh $(BUILD) $(PYTHON)
 
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-tests.sh --unit-only $(BUILD) $(PYTHON)
@@ -108,6 +136,21 @@ $(BUILD)/user/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Generated protobuf-c code, and the objects that include it (before -MMD knows).
+.SECONDARY: $(PROTO_GEN_C) $(PROTO_GEN_H)
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	$(call msg,PROTOC-C,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(PROTOC_C) --proto_path=. --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/user/output/pprof.o $(BUILD)/fuzz/user/output/pprof.o $(BUILD)/tests/test_profiles: \
+	$(PROTO_GEN_H)
+FUZZ_CFLAGS += -I$(BUILD)/gen
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -152,11 +195,44 @@ $(BUILD)/bench/%: bench/%.c | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
+# Fuzzing: `make fuzz` runs each harness FUZZ_SECONDS, `make fuzz-smoke` (part
+# of `make test`) FUZZ_SMOKE_SECONDS; both print executions and findings.
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SMOKE_SECONDS)
+
+# Rewrites the committed snapshot-socket seeds: real frames, from the encoder.
+fuzz-seeds: $(BUILD)/fuzz/seedgen
+	$(Q)mkdir -p tests/fuzz/corpus/snapsock && $< tests/fuzz/corpus/snapsock
+
+$(BUILD)/fuzz/seedgen: tests/fuzz/seedgen.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
+$(BUILD)/fuzz/user/%.o: user/%.c | $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SANITIZERS) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SANITIZERS) $< $(FUZZ_LIB) \
+		$(LDLIBS) $(LDFLAGS) -o $@
+
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(prefix)/sbin/memobs
 
 format:
-	clang-format -i $(wildcard user/*/*.c user/*/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/workloads/*.c bench/*.c)
+	clang-format -i $(wildcard user/*/*.c user/*/*.h include/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c tests/workloads/*.c bench/*.c)
 
 # Regenerate the committed vmlinux.h from this machine's kernel.
 vmlinux:
@@ -165,4 +241,5 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
+	$(BUILD)/fuzz/user/*/*.d $(BUILD)/fuzz/*.d)

@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Installs the Debian packages that the build, the tests and the benchmarks
 # need, only those missing; runs apt-get update once, and only if needed.
+# libclang-rt-dev: clang's runtimes (libclang_rt.fuzzer, asan, ubsan) for make fuzz.
 set -eu
 
 PACKAGES="
 clang llvm make gcc pkg-config bpftool
+libclang-rt-dev
 libbpf-dev libelf-dev zlib1g-dev
 libcmocka-dev libcapstone-dev libdw-dev libncurses-dev libmicrohttpd-dev
 python3 python3-pytest
 runc tmux bpftrace yamllint prometheus jq
 libjemalloc-dev libtcmalloc-minimal4
+libprotobuf-c-dev protobuf-c-compiler golang-go
 "
 
 missing=""

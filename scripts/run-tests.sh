@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Runs the unit tier (cmocka binaries, no root) and the end-to-end tier
-# (pytest, real BPF, root), then prints one closing line: N passed, N failed.
+# Runs the unit tier (cmocka binaries, no root), the fuzzing smoke (when
+# FUZZ_SMOKE_SECONDS is set: make test) and the end-to-end tier (pytest, real
+# BPF, root), then prints one closing line: N passed, N failed.
 set -u
 mode=all
 case "${1:-}" in
@@ -26,6 +27,23 @@ if [ "$mode" != e2e ]; then
 		# a crash before the summary is a failure too
 		if [ "$rc" -ne 0 ] && [ -z "$f" ]; then failed=$((failed + 1)); fi
 	done
+fi
+
+# The fuzzing smoke (make test sets FUZZ_SMOKE_SECONDS): each harness of
+# $build/fuzz runs that long; one line per harness counts as passed or failed.
+if [ "$mode" = all ] && [ -n "${FUZZ_SMOKE_SECONDS:-}" ]; then
+	out=$(tests/fuzz/run.sh "$build/fuzz" "$FUZZ_SMOKE_SECONDS" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	p=$(printf '%s\n' "$out" | grep -c '^fuzz [^:]*: passed')
+	f=$(printf '%s\n' "$out" | grep -c '^fuzz [^:]*: FAILED')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "run-tests: no fuzzing harness in $build/fuzz; NOT RUN" >&2
+		failed=$((failed + 1))
+	fi
 fi
 
 if [ "$mode" != unit ]; then

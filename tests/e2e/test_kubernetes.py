@@ -80,9 +80,12 @@ def test_daemonset_runs_check_then_run_with_probes():
     assert main["args"][0] == "run"
     port = next(p for p in main["ports"] if p["name"] == "metrics")["containerPort"]
     assert main["args"][main["args"].index("--metrics") + 1].endswith(f":{port}")
+    # the probes have a listener of their own (--health): /metrics clients cannot starve it
+    health = next(p for p in main["ports"] if p["name"] == "health")["containerPort"]
+    assert main["args"][main["args"].index("--health") + 1].endswith(f":{health}")
     for probe in ("livenessProbe", "readinessProbe"):
         assert main[probe]["httpGet"]["path"] == "/healthz"
-        assert main[probe]["httpGet"]["port"] in ("metrics", port)
+        assert main[probe]["httpGet"]["port"] in ("health", health)
     for key in ("requests", "limits"):
         assert "memory" in main["resources"][key]
     annotations = manifest("DaemonSet")["spec"]["template"]["metadata"]["annotations"]
@@ -312,6 +315,28 @@ def test_container_names_on_sample_lines(node, memobs):
     assert root and root[-1]["container"] is None
 
 
+def test_child_cgroup_named_like_another_pod_is_not_that_pod(node, memobs):
+    """Issue 14, finding 6: a container that creates a cgroup below its own (delegation),
+    named like another pod's container, is still reported as itself."""
+    attacker_uid, victim_uid = str(uuid.uuid4()), str(uuid.uuid4())
+    node.log_dirs("dev", "toy-1", attacker_uid, ["toy"])
+    node.log_dirs("payments", "bank-0", victim_uid, ["ledger"])
+    outer = secrets.token_hex(32)
+    # runc places the process as the delegated container would: in the child it made
+    path = (SYSTEMD_LAYOUT.format(uid_=attacker_uid.replace("-", "_")).format(id=outer)
+            + f"/kubepods-burstable-pod{victim_uid.replace('-', '_')}.slice"
+            + "/cri-containerd-{id}.scope")
+    _, cg = node.run(path, attacker_uid, name="toy")
+    m = memobs("run", "--snapshots", "--no-detect", "--interval", "0.5",
+               "--pods-dir", node.pods_dir)
+    line = m.wait_for(lambda l: l.get("type") == "sample" and l["cgroup"]["id"] == cg, 15)
+    assert line is not None, m.stderr
+    assert victim_uid.replace("-", "_") in line["cgroup"]["path"]
+    assert line["container"] == dict(id=outer, runtime="containerd", pod_uid=attacker_uid,
+                                     pod="toy-1", namespace="dev", name="toy"), line
+    assert m.stop() == 0, m.stderr
+
+
 # ---- (c) the Prometheus endpoint --------------------------------------------
 
 
@@ -388,12 +413,23 @@ def test_metrics_bad_address_is_refused():
 CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_PERFMON, CAP_BPF = 2, 19, 38, 39
 
 
+def proc_status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+
+
+def uprobes_supported():
+    return os.path.exists("/sys/bus/event_source/devices/uprobe")
+
+
 def test_capabilities_dropped_after_attach(memobs):
-    """Once attached, memobs keeps only what the loop and run-time attaches need."""
-    m = memobs("run", "--snapshots", "--no-detect", "--interval", "0.5")
+    """Once attached, memobs keeps only what the loop and run-time attaches need:
+    with escalation on (the default), what attaching to a suspect takes."""
+    if not uprobes_supported():
+        pytest.fail("no uprobe PMU: escalation is off, so its capabilities cannot be checked")
+    m = memobs("run", "--snapshots", "--interval", "0.5")
     m.wait_started()
-    with open(f"/proc/{m.proc.pid}/status") as f:
-        status = dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+    status = proc_status(m.proc.pid)
     kept = (1 << CAP_BPF) | (1 << CAP_PERFMON) | (1 << CAP_SYS_PTRACE) | (1 << CAP_DAC_READ_SEARCH)
     assert int(status["CapEff"], 16) == kept, status["CapEff"]
     assert int(status["CapPrm"], 16) == kept, status["CapPrm"]
@@ -403,6 +439,29 @@ def test_capabilities_dropped_after_attach(memobs):
     # root holds CAP_SETPCAP: the bounding set is cut down too
     assert int(status["CapBnd"], 16) == kept, status["CapBnd"]
     # and it still samples with what it kept
+    seen = len(m.of_type("sample"))
+    deadline = time.monotonic() + 5
+    while len(m.of_type("sample")) <= seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(m.of_type("sample")) > seen, m.stderr
+    assert m.stop() == 0, m.stderr
+
+
+@pytest.mark.parametrize("args", [["--no-escalate"], ["--no-detect"]],
+                         ids=["no-escalate", "no-detect"])
+def test_capabilities_without_attribution(memobs, args):
+    """Issue 14, finding 7: with no attribution tier possible at run time, nothing that
+    reads other programs' maps, binaries or debug info keeps the capability to."""
+    m = memobs("run", "--snapshots", "--interval", "0.5", *args)
+    m.wait_started()
+    status = proc_status(m.proc.pid)
+    for name in ("CapEff", "CapPrm", "CapBnd"):
+        caps = int(status[name], 16)
+        for cap in (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_PERFMON):
+            assert not caps & (1 << cap), f"{name} {status[name]} holds capability {cap}"
+    # the loop calls bpf() each pass: kernels before 6.5 gate every command on CAP_BPF
+    assert int(status["CapEff"], 16) == 1 << CAP_BPF, status["CapEff"]
+    assert status["NoNewPrivs"].strip() == "1"
     seen = len(m.of_type("sample"))
     deadline = time.monotonic() + 5
     while len(m.of_type("sample")) <= seen and time.monotonic() < deadline:

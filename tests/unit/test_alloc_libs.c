@@ -164,6 +164,12 @@ static void test_scan_self(void **state)
 	/* the test binary does not define malloc: not reported as an allocator */
 	for (i = 0; i < n; i++)
 		assert_int_not_equal(libs[i].kind, ALLOC_LIB_EXE);
+	/* each library came back open, as a regular file of that identity */
+	assert_true(libs[glibc].file.fd >= 0);
+	assert_int_equal(fstat(libs[glibc].file.fd, &st), 0);
+	assert_int_equal(libs[glibc].key_ino, st.st_ino);
+	alloc_libs__release(libs, n);
+	assert_int_equal(libs[glibc].file.fd, -1);
 	/* a pid that cannot exist */
 	assert_int_equal(alloc_libs__scan_pid(0x3fffffff, libs, 16), -ESRCH);
 }
@@ -188,6 +194,8 @@ static int scan_pids(const char *pids)
 			printf("set-add pid=%d kind=%s added=%d\n", pid,
 			       alloc_lib_kind__str(libs[i].kind),
 			       alloc_lib_set__add(set, &libs[i]));
+		if (n > 0)
+			alloc_libs__release(libs, n);
 	}
 	free(copy);
 	alloc_lib_set__free(set);

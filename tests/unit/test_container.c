@@ -70,9 +70,15 @@ static const struct path_case path_cases[] = {
 	{ "/machine.slice/libpod-" ID_B ".scope", 0, ID_B, "podman", NULL, NULL },
 	{ "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID_B ".scope", 0, ID_B,
 	  "podman", NULL, NULL },
-	/* kind: a kubelet inside a Docker container; the pod's container is what runs */
-	{ "/system.slice/docker-" ID_B ".scope/kubepods/burstable/pod" UID_DASH "/" ID_A, 0, ID_A,
-	  NULL, UID_DASH, NULL },
+	/*
+	 * kind: a kubelet inside a Docker container. From the host that tree is
+	 * the container's to name (see the spoofing cases): the node container.
+	 */
+	{ "/system.slice/docker-" ID_B ".scope/kubepods/burstable/pod" UID_DASH "/" ID_A, 0, ID_B,
+	  "docker", NULL, NULL },
+	/* the kubelet's tree below a plain prefix (a --cgroup-root, the e2e tests) */
+	{ "/k8s-root/kubepods.slice/kubepods-pod" UID_UNDER ".slice/cri-containerd-" ID_A ".scope",
+	  0, ID_A, "containerd", UID_DASH, NULL },
 	/* a pod cgroup itself */
 	{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice", 0,
 	  NULL, NULL, UID_DASH, NULL },
@@ -101,6 +107,60 @@ static const struct path_case path_cases[] = {
 	{ "/system.slice/.service", -ENOENT, NULL, NULL, NULL, NULL },
 };
 
+#define UID_VICTIM "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define UID_VICTIM_UNDER "0b1e2c3d_4e5f_4a6b_8c7d_9e0f1a2b3c4d"
+#define ATTACKER_POD \
+	"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice"
+
+/*
+ * Issue 14, finding 6: a workload that may create cgroups below its own
+ * (cgroup v2 delegation), or a user below their user@UID.service, names its
+ * children like another pod's or container's. None of it may take the
+ * victim's identity.
+ */
+static const struct path_case spoof_cases[] = {
+	/* a container's child named like the victim pod (systemd driver): still the attacker */
+	{ ATTACKER_POD "/cri-containerd-" ID_A ".scope/kubepods-burstable-pod" UID_VICTIM_UNDER
+		       ".slice/cri-containerd-" ID_B ".scope",
+	  0, ID_A, "containerd", UID_DASH, NULL },
+	/* ... with a whole kubelet tree below it */
+	{ ATTACKER_POD "/cri-containerd-" ID_A ".scope/kubepods.slice/kubepods-pod" UID_VICTIM_UNDER
+		       ".slice/cri-containerd-" ID_B ".scope",
+	  0, ID_A, "containerd", UID_DASH, NULL },
+	/* cgroupfs driver */
+	{ "/kubepods/burstable/pod" UID_DASH "/" ID_A "/kubepods/pod" UID_VICTIM "/" ID_B, 0, ID_A,
+	  NULL, UID_DASH, NULL },
+	{ "/kubepods/burstable/pod" UID_DASH "/" ID_A "/pod" UID_VICTIM "/" ID_B, 0, ID_A, NULL,
+	  UID_DASH, NULL },
+	/* a plain Docker container (no pod) growing a kubelet tree */
+	{ "/system.slice/docker-" ID_A ".scope/kubepods.slice/kubepods-pod" UID_VICTIM_UNDER
+	  ".slice/cri-containerd-" ID_B ".scope",
+	  0, ID_A, "docker", NULL, NULL },
+	{ "/docker/" ID_A "/kubepods/pod" UID_VICTIM "/" ID_B, 0, ID_A, "docker", NULL, NULL },
+	/* a container's child named like another container: the outer one */
+	{ "/system.slice/docker-" ID_A ".scope/docker-" ID_B ".scope", 0, ID_A, "docker", NULL,
+	  NULL },
+	/* an unprivileged user's delegated subtree: no pod, whatever it is named */
+	{ "/user.slice/user-1000.slice/user@1000.service/kubepods/pod" UID_VICTIM "/" ID_B, 0, NULL,
+	  "systemd", NULL, "user@1000" },
+	{ "/user.slice/user-1000.slice/user@1000.service/kubepods.slice/kubepods-pod" UID_VICTIM_UNDER
+	  ".slice",
+	  0, NULL, "systemd", NULL, "user@1000" },
+	/* a pod cgroup anywhere but at its place below the root and the QoS class */
+	{ "/kubepods.slice/kubepods-burstable.slice/x/kubepods-burstable-pod" UID_VICTIM_UNDER
+	  ".slice/cri-containerd-" ID_B ".scope",
+	  -ENOENT, NULL, NULL, NULL, NULL },
+	{ "/kubepods/burstable/x/pod" UID_VICTIM "/" ID_B, -ENOENT, NULL, NULL, NULL, NULL },
+	{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-burstable-pod" UID_VICTIM_UNDER
+	  ".slice",
+	  -ENOENT, NULL, NULL, NULL, NULL },
+	/* a container directly below the root (no pod): nothing of the kubelet's */
+	{ "/kubepods.slice/cri-containerd-" ID_B ".scope", -ENOENT, NULL, NULL, NULL, NULL },
+	/* a second container component below the first: the first */
+	{ ATTACKER_POD "/cri-containerd-" ID_A ".scope/cri-containerd-" ID_B ".scope", 0, ID_A,
+	  "containerd", UID_DASH, NULL },
+};
+
 static void assert_field(const char *want, const char *got, const char *what, const char *path)
 {
 	if (!want && !got)
@@ -111,15 +171,14 @@ static void assert_field(const char *want, const char *got, const char *what, co
 	}
 }
 
-static void test_parse_path_table(void **state)
+static void check_cases(const struct path_case *cases, size_t nr)
 {
 	struct container_id c;
 	size_t i;
 	int ret;
 
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(path_cases); i++) {
-		const struct path_case *pc = &path_cases[i];
+	for (i = 0; i < nr; i++) {
+		const struct path_case *pc = &cases[i];
 
 		ret = container_id__parse_path(pc->path, &c);
 		if (ret != pc->ret) {
@@ -135,6 +194,44 @@ static void test_parse_path_table(void **state)
 		assert_null(c.namespace);
 		container_id__clear(&c);
 	}
+}
+
+static void test_parse_path_table(void **state)
+{
+	(void)state;
+	check_cases(path_cases, ARRAY_SIZE(path_cases));
+}
+
+static void test_parse_path_spoofing(void **state)
+{
+	enum container_origin origin;
+	struct container_id c;
+
+	(void)state;
+	check_cases(spoof_cases, ARRAY_SIZE(spoof_cases));
+	/* the origin: only the kubelet's tree lets the resolver add Kubernetes names */
+	assert_int_equal(
+		container_id__parse(ATTACKER_POD "/cri-containerd-" ID_A ".scope", &c, &origin), 0);
+	assert_int_equal(origin, CONTAINER_ORIGIN_KUBELET);
+	container_id__clear(&c);
+	assert_int_equal(container_id__parse("/system.slice/docker-" ID_A ".scope", &c, &origin),
+			 0);
+	assert_int_equal(origin, CONTAINER_ORIGIN_RUNTIME);
+	container_id__clear(&c);
+	assert_int_equal(container_id__parse("/system.slice/docker-" ID_A ".scope/docker-" ID_B
+					     ".scope",
+					     &c, &origin),
+			 0);
+	assert_int_equal(origin, CONTAINER_ORIGIN_RUNTIME);
+	container_id__clear(&c);
+	assert_int_equal(container_id__parse("/user.slice/user-1000.slice/user@1000.service/"
+					     "docker-" ID_B ".scope",
+					     &c, &origin),
+			 0);
+	assert_int_equal(origin, CONTAINER_ORIGIN_OTHER);
+	container_id__clear(&c);
+	assert_int_equal(container_id__parse("/init.scope", &c, &origin), -ENOENT);
+	assert_int_equal(origin, CONTAINER_ORIGIN_NONE);
 }
 
 static void test_json_lookup(void **state)
@@ -409,6 +506,96 @@ static void test_resolver_docker(void **state)
 	container_resolver__free(r);
 }
 
+static void docker_config(struct node *n, const char *id, const char *json)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", n->docker, id);
+	mkdirs(path);
+	strcat(path, "/config.v2.json");
+	write_file(path, json);
+}
+
+/* io.kubernetes.* labels an image's LABELs can set, naming the victim pod */
+#define VICTIM_LABELS                                                                         \
+	"\"Config\":{\"Labels\":{\"io.kubernetes.pod.uid\":\"" UID_VICTIM "\","               \
+	"\"io.kubernetes.pod.name\":\"bank-0\",\"io.kubernetes.pod.namespace\":\"payments\"," \
+	"\"io.kubernetes.container.name\":\"ledger\"}}"
+
+/*
+ * Issue 14, finding 6: neither a child cgroup named like the victim pod nor
+ * Docker labels naming it give a workload the victim's namespace and pod.
+ */
+static void test_resolver_spoofing(void **state)
+{
+	struct node *n = *state;
+	const char *child = ATTACKER_POD "/cri-containerd-" ID_A
+					 ".scope/kubepods-burstable-pod" UID_VICTIM_UNDER
+					 ".slice/cri-containerd-" ID_B ".scope";
+	const char *plain = "/docker/" ID_A;
+	const char *k8s_docker = ATTACKER_POD "/docker-" ID_B ".scope";
+	const struct container_id *c;
+	struct container_resolver *r;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/payments_bank-0_" UID_VICTIM "/ledger", n->pods);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/dev_toy-1_" UID_DASH "/toy", n->pods);
+	mkdirs(path);
+	docker_config(n, ID_A, "{\"ID\":\"" ID_A "\"," VICTIM_LABELS ",\"Name\":\"/toy\"}");
+	docker_config(n, ID_B, "{\"ID\":\"" ID_B "\"," VICTIM_LABELS ",\"Name\":\"/k8s_x\"}");
+	r = node_resolver(n);
+
+	/* the child cgroup is the attacker's container, in the attacker's pod */
+	c = container_resolver__lookup(r, 1, child);
+	assert_non_null(c);
+	assert_string_equal(c->id, ID_A);
+	assert_string_equal(c->pod_uid, UID_DASH);
+	assert_string_equal(c->namespace, "dev");
+	assert_string_equal(c->pod, "toy-1");
+
+	/* a plain Docker container: its labels name no pod; Docker's own name stays */
+	c = container_resolver__lookup(r, 2, plain);
+	assert_non_null(c);
+	assert_string_equal(c->runtime, "docker");
+	assert_null(c->pod_uid);
+	assert_null(c->pod);
+	assert_null(c->namespace);
+	assert_string_equal(c->name, "toy");
+
+	/* in a kubelet pod, labels whose pod uid is not the path's count for nothing */
+	c = container_resolver__lookup(r, 3, k8s_docker);
+	assert_non_null(c);
+	assert_string_equal(c->pod_uid, UID_DASH);
+	assert_string_equal(c->namespace, "dev");
+	assert_string_equal(c->pod, "toy-1");
+	assert_true(!c->name || strcmp(c->name, "ledger"));
+	container_resolver__free(r);
+}
+
+/* cri-dockerd: labels with the path's pod uid fill what the pod-log tree did not tell. */
+static void test_resolver_cri_dockerd_labels(void **state)
+{
+	struct node *n = *state;
+	const char *app = ATTACKER_POD "/docker-" ID_B ".scope";
+	const struct container_id *c;
+	struct container_resolver *r;
+
+	docker_config(n, ID_B,
+		      "{\"ID\":\"" ID_B "\",\"Config\":{\"Labels\":{\"io.kubernetes.pod.uid\":"
+		      "\"" UID_DASH "\",\"io.kubernetes.pod.name\":\"web-0\","
+		      "\"io.kubernetes.pod.namespace\":\"shop\","
+		      "\"io.kubernetes.container.name\":\"nginx\"}},\"Name\":\"/k8s_nginx\"}");
+	r = node_resolver(n);
+	c = container_resolver__lookup(r, 1, app);
+	assert_non_null(c);
+	assert_string_equal(c->runtime, "docker");
+	assert_string_equal(c->pod, "web-0");
+	assert_string_equal(c->namespace, "shop");
+	assert_string_equal(c->name, "nginx");
+	container_resolver__free(r);
+}
+
 /* The cache is bounded: past the bound, cgroups are not named (and not leaked). */
 static void test_resolver_bounded(void **state)
 {
@@ -430,12 +617,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_path_table),
+		cmocka_unit_test(test_parse_path_spoofing),
 		cmocka_unit_test(test_json_lookup),
 		cmocka_unit_test(test_mountinfo_name),
 		cmocka_unit_test_setup_teardown(test_resolver_kubelet, node_setup, node_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_only_container, node_setup,
 						node_teardown),
 		cmocka_unit_test_setup_teardown(test_resolver_docker, node_setup, node_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_spoofing, node_setup, node_teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_cri_dockerd_labels, node_setup,
+						node_teardown),
 		cmocka_unit_test(test_resolver_bounded),
 	};
 

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "util/fmt.h"
@@ -128,13 +129,68 @@ static void test_cgroup_name(void **state)
 	assert_string_equal(fmt_sanitize(buf, sizeof(buf), "ab\tcd", 4), "ab?c");
 }
 
+/*
+ * Issue 14: absurd figures (a u64 off the socket, a broken rate) kept their
+ * widths? fmt_count wrote 63 digits for 1e300 and fmt_rate took llround()
+ * past LLONG_MAX (1e19 showed as "+8.00E/s", not 8.67E).
+ */
+static void test_absurd_values_keep_widths(void **state)
+{
+	static const double values[] = { 1e19, 1.8e19, 0x1p64, 1e22, 1e25, 1e300, DBL_MAX };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		assert_true(strlen(fmt_rate(buf, sizeof(buf), values[i])) <= FMT_RATE_WIDTH);
+		assert_true(strlen(fmt_rate(buf, sizeof(buf), -values[i])) <= FMT_RATE_WIDTH);
+		assert_true(strlen(fmt_count(buf, sizeof(buf), values[i])) <= FMT_COUNT_WIDTH);
+		assert_true(strlen(fmt_duration(buf, sizeof(buf), values[i])) <=
+			    FMT_DURATION_WIDTH);
+		assert_true(strlen(fmt_size_double(buf, sizeof(buf), values[i])) <= FMT_SIZE_WIDTH);
+	}
+	assert_string_equal(fmt_rate(buf, sizeof(buf), 1e19), "+8.67E/s");
+	assert_string_equal(fmt_rate(buf, sizeof(buf), -1e300), "-16.0E/s");
+	assert_string_equal(fmt_count(buf, sizeof(buf), 999e18), "999E");
+	assert_string_equal(fmt_count(buf, sizeof(buf), 1e21), ">999E");
+	assert_string_equal(fmt_count(buf, sizeof(buf), DBL_MAX), ">999E");
+}
+
+/* A size held as a double saturates instead of an undefined cast. */
+static void test_size_double(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_size_double(buf, sizeof(buf), 1536), "1.50K");
+	assert_string_equal(fmt_size_double(buf, sizeof(buf), 0x1p64), "16.0E");
+	assert_string_equal(fmt_size_double(buf, sizeof(buf), 1e300), "16.0E");
+	assert_string_equal(fmt_size_double(buf, sizeof(buf), -5), "0");
+	assert_string_equal(fmt_size_double(buf, sizeof(buf), NAN), "-");
+}
+
+/* What `memobs leaks` prints of a symbol: no escape sequence reaches the terminal. */
+static void test_sanitize_symbol(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt_sanitize(buf, sizeof(buf), "evil\x1b]0;owned\x07+0x10", 64),
+			    "evil?]0;owned?+0x10");
+	assert_string_equal(fmt_sanitize(buf, sizeof(buf), "f\xc3\xa9\xff\r\n", 64), "f?????");
+	/* cut at the buffer, not past it */
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(strlen(fmt_sanitize(buf, 8, "0123456789", 64)), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_size),	    cmocka_unit_test(test_widths_bounded),
-		cmocka_unit_test(test_rate),	    cmocka_unit_test(test_count),
-		cmocka_unit_test(test_duration),    cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_widths_bounded),
+		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_count),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_sparkline),
 		cmocka_unit_test(test_cgroup_name),
+		cmocka_unit_test(test_absurd_values_keep_widths),
+		cmocka_unit_test(test_size_double),
+		cmocka_unit_test(test_sanitize_symbol),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "util/json.h"
 
@@ -113,6 +114,56 @@ static void test_unbalanced_line_is_refused(void **state)
 	json_free(&j);
 }
 
+/* The text json_double() writes for v (a number or null), parsed back. */
+static const char *write_double(struct json *j, double v, int decimals)
+{
+	json_reset(j);
+	json_double(j, v, decimals);
+	assert_false(j->failed);
+	return j->buf;
+}
+
+/*
+ * Issue 14: "%.*f" into a 64-byte buffer cut figures past ~1e61 into
+ * a wrong number (1e300 -> 63 digits) or invalid JSON ("...040." for
+ * 9.999e60 with 3 decimals). Every finite double must read back as itself.
+ */
+static void test_double_every_magnitude_is_valid_json(void **state)
+{
+	static const double values[] = { 1e61,	   9.999999999999999e60,
+					 1e300,	   -1.7976931348623157e308,
+					 1e21,	   123456789012345678901.0,
+					 4.9e-324, -0.0 };
+	struct json j;
+	size_t i;
+	char *end;
+
+	(void)state;
+	json_init(&j);
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		for (int decimals = 0; decimals <= 20; decimals += 3) {
+			const char *text = write_double(&j, values[i], decimals);
+			double back = strtod(text, &end);
+
+			assert_int_equal(*end, '\0');
+			assert_true(strlen(text) < 64);
+			/* no bare "." at the end, no "inf": a JSON number */
+			assert_int_not_equal(text[strlen(text) - 1], '.');
+			assert_null(strpbrk(text, "in"));
+			assert_true(fabs(back - values[i]) <=
+				    0.5 * pow(10, -decimals) + fabs(values[i]) * 1e-15);
+		}
+	}
+	/* ordinary figures keep their fixed decimals */
+	assert_string_equal(write_double(&j, 12.5, 3), "12.500");
+	assert_string_equal(write_double(&j, -0.25, 1), "-0.2");
+	assert_string_equal(write_double(&j, 1e20, 0), "100000000000000000000");
+	assert_string_equal(write_double(&j, 1e21, 2), "1e+21");
+	assert_string_equal(write_double(&j, NAN, 2), "null");
+	assert_string_equal(write_double(&j, -INFINITY, 2), "null");
+	json_free(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_commas_and_nesting),
 		cmocka_unit_test(test_timestamp_rfc3339_ms),
 		cmocka_unit_test(test_unbalanced_line_is_refused),
+		cmocka_unit_test(test_double_every_magnitude_is_valid_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,10 +13,12 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include "identity/container.h"
 #include "output/metrics.h"
 #include "output/metrics_http.h"
+#include "util/clock.h"
 
 static struct container_id web = { .id = "4c01",
 				   .runtime = "containerd",
@@ -181,6 +183,46 @@ static void test_render_cap(void **state)
 	free(text);
 }
 
+/*
+ * Cgroups removed before they were named (no path) get each a series of its
+ * own, labelled with the cgroup id: the same label set twice is a duplicate
+ * series that Prometheus rejects the whole scrape for.
+ */
+static void test_render_unnamed(void **state)
+{
+	struct cgroup_stat cgs[3];
+	struct snapshot snap;
+	const char *line, *end, *prev = NULL;
+	char *text;
+	size_t n = 0, prev_len = 0;
+
+	(void)state;
+	fill_snapshot(&snap, cgs, 3);
+	cgs[0].path = "/kubepods.slice/x.scope";
+	cgs[1].path = NULL;
+	cgs[2].path = NULL;
+	text = render(&snap, 0);
+	assert_non_null(strstr(text, "memobs_cgroup_anon_rss_bytes{cgroup=\"101\",container=\"\","
+				     "pod=\"\",namespace=\"\"} 2097152\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_anon_rss_bytes{cgroup=\"102\",container=\"\","
+				     "pod=\"\",namespace=\"\"} 3145728\n"));
+	assert_null(strstr(text, "cgroup=\"\""));
+	/* no two series of a family share their labels */
+	for (line = text; (line = strstr(line, "memobs_cgroup_anon_rss_bytes{")); line = end) {
+		end = strchr(line, '}');
+		assert_non_null(end);
+		if (prev)
+			assert_false((size_t)(end - line) == prev_len &&
+				     !memcmp(prev, line, prev_len));
+		prev = line;
+		prev_len = end - line;
+		n++;
+	}
+	assert_int_equal(n, 3);
+	assert_promtool_accepts(text);
+	free(text);
+}
+
 /* Before the first pass: memobs's own metrics only, still valid. */
 static void test_render_empty(void **state)
 {
@@ -253,23 +295,41 @@ static void test_addr_parse(void **state)
 	assert_int_equal(metrics_addr__parse(NULL, &ss, &len), -EINVAL);
 }
 
-/* One HTTP/1.0 request on loopback: the status code, and the body into body. */
-static int http_get(int port, const char *path, char *body, size_t size)
+/* A TCP connection to 127.0.0.1:port from the loopback address src (127.x.y.z). */
+static int connect_from(const char *src, int port)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
 				    .sin_port = htons(port),
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+/* One HTTP/1.0 request on loopback from src: the status code (-1: none), the body into body. */
+static int http_get_from(const char *src, int port, const char *path, char *body, size_t size)
+{
 	char req[256], resp[65536];
+	struct timeval tv = { .tv_sec = 3 };
 	size_t len = 0;
 	ssize_t n;
 	int fd, status = -1;
 	char *sep;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	fd = connect_from(src, port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-	assert_int_equal(write(fd, req, strlen(req)), strlen(req));
+	/* a connection the server closed at once may refuse the request: no status */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
 	while (len < sizeof(resp) - 1 && (n = read(fd, resp + len, sizeof(resp) - 1 - len)) > 0)
 		len += n;
 	close(fd);
@@ -278,6 +338,11 @@ static int http_get(int port, const char *path, char *body, size_t size)
 	sep = strstr(resp, "\r\n\r\n");
 	snprintf(body, size, "%s", sep ? sep + 4 : "");
 	return status;
+}
+
+static int http_get(int port, const char *path, char *body, size_t size)
+{
+	return http_get_from("127.0.0.1", port, path, body, size);
 }
 
 static void test_server(void **state)
@@ -302,6 +367,7 @@ static void test_server(void **state)
 	/* three intervals without a pass: not healthy */
 	usleep(700 * 1000);
 	assert_int_equal(http_get(port, "/healthz", body, sizeof(body)), 503);
+	assert_int_equal(metrics_server__health_port(s), -1);
 	/* the port is taken: the bind error comes back as is */
 	snprintf(body, sizeof(body), "127.0.0.1:%d", port);
 	assert_int_equal(metrics_server__start(&s2, body, 1), -EADDRINUSE);
@@ -311,12 +377,76 @@ static void test_server(void **state)
 	metrics_server__stop(NULL);
 }
 
+/*
+ * Idle connections, as many as anyone cares to open from one address, starve
+ * neither the health listener nor /metrics for the other addresses.
+ */
+static void test_idle_connections_starve_nothing(void **state)
+{
+	const char *text = "memobs_x 1\n";
+	struct metrics_server *s = NULL;
+	int idle[32], port, health, i, extra;
+	char body[4096];
+	struct timeval tv = { .tv_sec = METRICS_HTTP_IDLE_TIMEOUT_S + 3 };
+	__u64 t0;
+
+	(void)state;
+	assert_int_equal(metrics_server__start(&s, "127.0.0.1:0", 1), 0);
+	assert_int_equal(metrics_server__start_health(s, "127.0.0.1:0"), 0);
+	assert_int_equal(metrics_server__start_health(s, "127.0.0.1:0"), -EBUSY);
+	port = metrics_server__port(s);
+	health = metrics_server__health_port(s);
+	assert_true(health > 0 && health != port);
+	assert_int_equal(metrics_server__publish(s, text, strlen(text)), 0);
+	for (i = 0; i < 32; i++)
+		idle[i] = connect_from("127.0.0.1", port);
+	usleep(200 * 1000);
+	t0 = clock_mono_ms();
+	assert_int_equal(http_get(health, "/healthz", body, sizeof(body)), 200);
+	assert_string_equal(body, "ok\n");
+	assert_true(clock_mono_ms() - t0 < 1000);
+	/* the health listener serves nothing else */
+	assert_int_equal(http_get(health, "/metrics", body, sizeof(body)), 404);
+	/* another address is served at once */
+	t0 = clock_mono_ms();
+	assert_int_equal(http_get_from("127.0.0.2", port, "/metrics", body, sizeof(body)), 200);
+	assert_string_equal(body, text);
+	assert_true(clock_mono_ms() - t0 < 1000);
+	/* beyond the per-address limit a connection is closed at once, unanswered */
+	assert_int_equal(http_get(port, "/metrics", body, sizeof(body)), -1);
+	/* the idle ones are let go after the idle timeout; then the address is served again */
+	setsockopt(idle[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(read(idle[0], body, sizeof(body)), 0);
+	for (i = 0; i < 32; i++)
+		close(idle[i]);
+	extra = 0;
+	while (http_get(port, "/metrics", body, sizeof(body)) != 200 && extra++ < 20)
+		usleep(100 * 1000);
+	assert_true(extra <= 20);
+	metrics_server__stop(s);
+
+	/* a health listener alone: /healthz without /metrics */
+	assert_int_equal(metrics_server__start(&s, NULL, 1), 0);
+	assert_int_equal(metrics_server__port(s), -1);
+	assert_int_equal(metrics_server__start_health(s, "127.0.0.1:0"), 0);
+	health = metrics_server__health_port(s);
+	assert_int_equal(http_get(health, "/healthz", body, sizeof(body)), 503);
+	assert_int_equal(metrics_server__publish(s, "", 0), 0);
+	assert_int_equal(http_get(health, "/healthz", body, sizeof(body)), 200);
+	metrics_server__stop(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_series), cmocka_unit_test(test_render_cap),
-		cmocka_unit_test(test_render_empty),  cmocka_unit_test(test_self_read),
-		cmocka_unit_test(test_addr_parse),    cmocka_unit_test(test_server),
+		cmocka_unit_test(test_render_series),
+		cmocka_unit_test(test_render_cap),
+		cmocka_unit_test(test_render_empty),
+		cmocka_unit_test(test_render_unnamed),
+		cmocka_unit_test(test_self_read),
+		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_idle_connections_starve_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

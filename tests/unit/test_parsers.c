@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "util/array.h"
 #include "identity/cgroup.h"
 #include "util/mountinfo.h"
 #include "util/procfs.h"
@@ -109,6 +110,36 @@ static void test_pid_cgroup(void **state)
 	assert_int_equal(pid_cgroup__parse_v2(hybrid, tiny, sizeof(tiny)), -ENAMETOOLONG);
 }
 
+/*
+ * Read from a private cgroup namespace, a cgroup outside it is "/../../x":
+ * unknown, never a path that climbs out of the mount it is joined to.
+ */
+static void test_pid_cgroup_outside_namespace(void **state)
+{
+	static const char *const escaping[] = {
+		"0::/../../kubepods.slice/x.scope\n",
+		"0::/..\n",
+		"0::/a/../../etc\n",
+		"0::/a/./b\n",
+		"0::relative\n",
+		"0::\n",
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(escaping); i++) {
+		strcpy(out, "unchanged");
+		assert_int_equal(pid_cgroup__parse_v2(escaping[i], out, sizeof(out)), -EXDEV);
+		assert_string_equal(out, "");
+	}
+	/* dots inside a name are a name */
+	assert_int_equal(pid_cgroup__parse_v2("0::/a..b/.hidden/...\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a..b/.hidden/...");
+	assert_int_equal(pid_cgroup__parse_v2("0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+}
+
 static void test_cgroup_relative_path(void **state)
 {
 	(void)state;
@@ -156,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_mounts_hybrid_and_pure_v2),
 		cmocka_unit_test(test_meminfo),
 		cmocka_unit_test(test_pid_cgroup),
+		cmocka_unit_test(test_pid_cgroup_outside_namespace),
 		cmocka_unit_test(test_cgroup_relative_path),
 		cmocka_unit_test(test_cgroup_resolver_on_a_fake_tree),
 	};

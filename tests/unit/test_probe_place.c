@@ -225,6 +225,48 @@ static void test_real_libc(void **state)
 	assert_int_equal(probe_place__find("/nonexistent/lib.so", "malloc", &s), -ENOENT);
 }
 
+/* From a copy in memory (what an observed file gets): the same answers; cut or junk is safe. */
+static void test_from_memory(void **state)
+{
+	struct probe_site s, from_path;
+	__u64 off, len_cut;
+	size_t len = 0, cap = 0;
+	char *image = NULL;
+	ssize_t n;
+	int fd, err;
+
+	(void)state;
+	fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	do {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 1 << 20;
+			image = realloc(image, cap);
+			assert_non_null(image);
+		}
+		n = read(fd, image + len, cap - len);
+		assert_true(n >= 0);
+		len += (size_t)n;
+	} while (n > 0);
+	close(fd);
+	assert_int_equal(probe_place__find(LIBC, "free", &from_path), 0);
+	assert_int_equal(probe_place__find_mem(image, len, "free", &s), 0);
+	assert_int_equal(s.func_offset, from_path.func_offset);
+	assert_int_equal(s.probe_offset, from_path.probe_offset);
+	assert_int_equal(elf_func_offset_mem(image, len, "malloc", &off, NULL), 0);
+	/* truncated before the code: refused or placed, never read past the end */
+	for (len_cut = 64; len_cut < len; len_cut = len_cut * 3 + 1) {
+		err = probe_place__find_mem(image, (size_t)len_cut, "free", &s);
+		assert_true(err <= 0);
+		if (!err)
+			assert_true(s.func_offset < len_cut);
+	}
+	memset(image, 0x41, 64);
+	assert_int_equal(probe_place__find_mem(image, len, "free", &s), -ENOEXEC);
+	assert_int_equal(probe_place__find_mem(image, 0, "free", &s), -ENOEXEC);
+	free(image);
+}
+
 static void print_sites(const char *lib)
 {
 	static const char *const funcs[] = { "malloc",	      "calloc",	  "realloc",
@@ -288,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_branches),
 		cmocka_unit_test(test_nops_and_limits),
 		cmocka_unit_test(test_real_libc),
+		cmocka_unit_test(test_from_memory),
 		cmocka_unit_test(test_real_allocators),
 		cmocka_unit_test(test_nr_args),
 	};

@@ -509,6 +509,85 @@ static void test_stale_and_foreign_files(void **state)
 	sockdir_fini(&d);
 }
 
+/* The first refusal is told at once, the rest once a minute as a count. */
+static void test_refusals_rate_limited(void **state)
+{
+	struct snapsock_refusals r = {};
+	__u64 t = 1000, lines = 0, counted = 0, n;
+	int i;
+
+	(void)state;
+	assert_int_equal(snapsock_refusals__wait_ms(&r, t), -1);
+	assert_int_equal(snapsock_refusals__note(&r, t), 1);
+	/* a flood: 10000 refusals within the minute, not a line each */
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(snapsock_refusals__note(&r, t + i), 0);
+	assert_int_equal(snapsock_refusals__due(&r, t + 30000), 0);
+	assert_int_equal(snapsock_refusals__wait_ms(&r, t + 30000), 30000);
+	assert_int_equal(snapsock_refusals__due(&r, t + SNAPSOCK_REFUSAL_REPORT_MS), 10000);
+	assert_int_equal(snapsock_refusals__wait_ms(&r, t + SNAPSOCK_REFUSAL_REPORT_MS), -1);
+	/* quiet since: the next one is told at once again */
+	assert_int_equal(snapsock_refusals__note(&r, t + 5 * SNAPSOCK_REFUSAL_REPORT_MS), 1);
+	/* a steady flood of one per ms for ten minutes: about one line a minute */
+	t += 6 * SNAPSOCK_REFUSAL_REPORT_MS;
+	for (i = 0; i < 10 * SNAPSOCK_REFUSAL_REPORT_MS; i++) {
+		n = snapsock_refusals__note(&r, t + i);
+		if (!n && !(i % 100))
+			n = snapsock_refusals__due(&r, t + i);
+		lines += n > 0;
+		counted += n;
+	}
+	counted += snapsock_refusals__due(&r, t + 11 * SNAPSOCK_REFUSAL_REPORT_MS);
+	assert_true(lines >= 10 && lines <= 11);
+	assert_int_equal(counted, 10 * SNAPSOCK_REFUSAL_REPORT_MS);
+}
+
+/* The directory decides who may replace the socket: only ours, writable by us alone. */
+static void test_socket_dir_must_be_ours(void **state)
+{
+	struct snapsock_server *srv;
+	struct sockdir d;
+	char sub[90], link[100], path[120];
+	struct stat sb;
+	mode_t old_mask;
+	int err;
+
+	(void)state;
+	sockdir_init(&d);
+	snprintf(sub, sizeof(sub), "%s/run", d.dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	/* group- or world-writable: refused, and nothing is created there */
+	assert_int_equal(chmod(sub, 0777), 0);
+	assert_int_equal(snapsock_server__open(&srv, d.path), -EPERM);
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_int_equal(snapsock_server__open(&srv, d.path), -EPERM);
+	assert_int_equal(chmod(sub, 0770), 0);
+	assert_int_equal(snapsock_server__open(&srv, d.path), -EPERM);
+	assert_int_equal(access(d.path, F_OK), -1);
+	/* an existing 0755 of ours is fine; the socket is 0600 whatever the umask */
+	assert_int_equal(chmod(sub, 0755), 0);
+	old_mask = umask(0);
+	assert_int_equal(snapsock_server__open(&srv, d.path), 0);
+	umask(old_mask);
+	assert_int_equal(lstat(d.path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	snapsock_server__close(srv);
+	/* a symlink as the directory: refused, whatever it points to */
+	snprintf(link, sizeof(link), "%s/link", d.dir);
+	assert_int_equal(symlink(sub, link), 0);
+	snprintf(path, sizeof(path), "%s/memobs.sock", link);
+	err = snapsock_server__open(&srv, path);
+	assert_true(err == -ENOTDIR || err == -ELOOP);
+	unlink(link);
+	/* another user's directory (needs root to make one; e2e covers it too) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(sub, 65534, 65534), 0);
+		assert_int_equal(snapsock_server__open(&srv, d.path), -EPERM);
+	}
+	sockdir_fini(&d);
+}
+
 /* What a client does with a peer that is not a memobs daemon. */
 static void test_client_against_garbage(void **state)
 {
@@ -564,6 +643,8 @@ int main(void)
 		cmocka_unit_test(test_server_and_clients),
 		cmocka_unit_test(test_bad_clients_do_not_stall),
 		cmocka_unit_test(test_stale_and_foreign_files),
+		cmocka_unit_test(test_refusals_rate_limited),
+		cmocka_unit_test(test_socket_dir_must_be_ours),
 		cmocka_unit_test(test_client_against_garbage),
 	};
 

@@ -181,6 +181,133 @@ static void test_forget_and_gone(void **state)
 	symbolizer__free(NULL);
 }
 
+/* Lines of /proc/self/maps naming a file whose path contains needle. */
+static int maps_lines_with(const char *needle)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void *zlib_function(void)
+{
+	void *lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+
+	assert_non_null(lib);
+	return dlsym(lib, "zlibVersion");
+}
+
+/* Issue 14: the file is read into memory, never kept mapped (a truncation would SIGBUS). */
+static void test_no_file_stays_mapped(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	void *fn = zlib_function();
+	int before = maps_lines_with("libz.so");
+	char *out;
+
+	(void)state;
+	assert_non_null(fn);
+	out = resolve_one(s, (__u64)(uintptr_t)fn, false);
+	assert_true(strncmp(out, "zlibVersion+0x0", 15) == 0);
+	free(out);
+	assert_int_equal(maps_lines_with("libz.so"), before);
+	symbolizer__free(s);
+}
+
+static void test_cache_is_bounded(void **state)
+{
+	struct symbolizer_opts one_file = { .max_files = 1 };
+	struct symbolizer_opts tiny = { .budget_bytes = 4096 };
+	struct symbolizer *s = symbolizer__new_opts(&one_file);
+	__u64 own = (__u64)(uintptr_t)&leaf_function, z = (__u64)(uintptr_t)zlib_function();
+	struct symbolizer_stats st;
+	char *out;
+
+	(void)state;
+	free(resolve_one(s, own, false));
+	free(resolve_one(s, z, false));
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.evictions, 1);
+	/* the evicted file is read again when needed, the other one goes */
+	out = resolve_one(s, own, false);
+	assert_true(strncmp(out, "leaf_function+0x0", 17) == 0);
+	free(out);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.evictions, 2);
+	assert_true(st.image_bytes > 0);
+	/* forgetting the only process that maps them frees the files */
+	symbolizer__forget_pid(s, getpid());
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files, 0);
+	assert_int_equal(st.image_bytes, 0);
+	assert_int_equal(st.pids, 0);
+	symbolizer__free(s);
+
+	/* a file larger than the budget is not read: address and module only */
+	s = symbolizer__new_opts(&tiny);
+	out = resolve_one(s, own, false);
+	assert_true(strncmp(out, "0x", 2) == 0);
+	assert_non_null(strstr(out, "(test_symbolize)"));
+	free(out);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.files, 0);
+	symbolizer__free(s);
+}
+
+static void test_pids_are_bounded(void **state)
+{
+	struct symbolizer_opts one_pid = { .max_pids = 1 };
+	struct symbolizer *s = symbolizer__new_opts(&one_pid);
+	__u64 addr = (__u64)(uintptr_t)&leaf_function;
+	struct symbolizer_stats st;
+	char *out[1];
+	pid_t child;
+	int status;
+
+	(void)state;
+	free(resolve_one(s, addr, false));
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(symbolizer__resolve(s, child, &addr, 1, out), 0);
+	free(out[0]);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.pids, 1);
+	assert_true(st.evictions >= 1);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	/* the child, gone and now forgotten for this process: never seen again */
+	free(resolve_one(s, addr, false));
+	assert_int_equal(symbolizer__resolve(s, child, &addr, 1, out), -ESRCH);
+	symbolizer__free(s);
+}
+
+/* Arbitrary bytes as an ELF in memory: a frame string, no crash (tests/fuzz/fuzz_elf.c). */
+static void test_image_from_memory(void **state)
+{
+	__u64 offsets[2] = { 0, 7 };
+	char *out[2], *junk = strdup("\177ELF not really an ELF file at all");
+
+	(void)state;
+	assert_int_equal(symbolizer__resolve_image(junk, strlen(junk), offsets, 2, out), 0);
+	assert_string_equal(out[0], "0x0 (image)");
+	assert_string_equal(out[1], "0x7 (image)");
+	free(out[0]);
+	free(out[1]);
+}
+
 /*
  * MEMOBS_TEST_SYMBOLIZE="pid addr [addr...]" (tests/e2e/test_symbolize_container.py,
  * as root): resolves addresses of another process, one line each, exact IPs.
@@ -215,6 +342,10 @@ int main(void)
 		cmocka_unit_test(test_library_and_batch),
 		cmocka_unit_test(test_dlopen_after_first_use),
 		cmocka_unit_test(test_forget_and_gone),
+		cmocka_unit_test(test_no_file_stays_mapped),
+		cmocka_unit_test(test_cache_is_bounded),
+		cmocka_unit_test(test_pids_are_bounded),
+		cmocka_unit_test(test_image_from_memory),
 	};
 	const char *spec = getenv("MEMOBS_TEST_SYMBOLIZE");
 

@@ -224,6 +224,34 @@ static void test_max_rows_and_processes(void **state)
 	assert_string_equal(figure_under(lines[0], lines[2], "MMAP_VM"), "8.00M");
 }
 
+/*
+ * Issue 14: a u64 near UINT64_MAX off the socket became a double of 2^64,
+ * cast back to __u64 (undefined; x86 gave 0): the figure saturates instead.
+ */
+static void test_u64_max_figures(void **state)
+{
+	struct fixture *f = *state;
+	struct cgroup_stat *cron = &f->snap->cgroups[0];
+	size_t nr;
+	char **lines;
+
+	cron->mem.anon_rss_bytes = ~0ull;
+	cron->mem.heap_bytes = ~0ull - 1;
+	cron->limit_bytes = ~0ull;
+	cron->malloc_outstanding_bytes = ~0ull;
+	f->snap->procs[0].mem.anon_rss_bytes = ~0ull;
+	assert_int_equal(top_model__update(f->m, f->snap), 0);
+	assert_int_equal(top_model__toggle_expand(f->m, cron->id), 0);
+	lines = render(f, 0, &nr);
+	assert_int_equal(nr, 4);
+	assert_true(!strncmp(lines[2], "  /system.slice/cron.service ", 29));
+	assert_string_equal(figure_under(lines[0], lines[2], "ANON"), "16.0E");
+	assert_string_equal(figure_under(lines[0], lines[2], "HEAP_VM"), "16.0E");
+	assert_string_equal(figure_under(lines[0], lines[2], "LIMIT"), "16.0E");
+	assert_string_equal(figure_under(lines[0], lines[2], "MALLOC"), "16.0E");
+	assert_string_equal(figure_under(lines[0], lines[3], "ANON"), "16.0E");
+}
+
 static void test_malloc_column(void **state)
 {
 	struct fixture *f = *state;
@@ -267,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_rows_and_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malloc_column, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_u64_max_figures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_titles_arrows, setup, teardown),
 	};
 

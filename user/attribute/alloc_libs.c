@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <elf.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -12,6 +16,7 @@
 #include "util/array.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
+#include "util/observed_file.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -311,11 +316,6 @@ static int resolve_overlay(const char *proc_dir, const char *path, const struct 
 	return err;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
 /*
  * maps names a file from the reader's root (or, out of reach, from the root
  * of the process's mount namespace); mountinfo and /proc/PID/root from the
@@ -337,37 +337,48 @@ static const char *path_in_process_root(int pid, const char *path, char *root, s
 	return path + n;
 }
 
-/* Fills host_path and the identity of the file mapped at e in pid. */
+/*
+ * Opens the file mapped at e in pid, once (util/observed_file.h: map_files,
+ * else the path inside the process's root, never blocking, never following
+ * a symlink), and fills its identity from that fd. host_path names what was
+ * opened (or the verified layer file on overlayfs), for messages and the
+ * debug dump only: nothing re-resolves it.
+ */
 static int identify(int pid, const struct maps_entry *e, struct alloc_lib *lib)
 {
-	char map_files[64], via_root[PATH_MAX + 32], real_path[PATH_MAX], proc_dir[32];
-	char root[PATH_MAX];
-	struct stat st, root_st, real_st;
+	char real_path[PATH_MAX], proc_dir[32], root[PATH_MAX];
 	const char *path = path_in_process_root(pid, e->path, root, sizeof(root));
+	struct observed_file_opts opts = {
+		.pid = pid,
+		.path = e->deleted ? NULL : path, /* a deleted file's name is someone else's */
+		.start = e->start,
+		.end = e->end,
+		.check_identity = true,
+		.dev = makedev(e->dev_major, e->dev_minor),
+		.ino = e->inode,
+	};
+	struct stat st, real_st;
+	struct statfs sfs;
 	int err;
 
-	snprintf(map_files, sizeof(map_files), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)e->start, (unsigned long long)e->end);
-	snprintf(via_root, sizeof(via_root), "/proc/%d/root%s", pid, path);
-	/* map_files reaches the mapped file even when deleted or outside our view */
-	if (stat(map_files, &st)) {
+	err = observed_file__open(&opts, &lib->file);
+	if (err)
+		return err;
+	if (fstat(lib->file.fd, &st)) {
 		err = -errno;
-		if (stat(via_root, &st))
-			return err == -ENOENT ? -ESRCH : err;
-		snprintf(map_files, sizeof(map_files), "%s", ""); /* unusable */
+		observed_file__close(&lib->file);
+		return err;
 	}
 	copy_path(lib->map_path, sizeof(lib->map_path), e->path);
 	lib->key_dev = st.st_dev;
 	lib->key_ino = st.st_ino;
 	lib->key_is_real = true;
-	lib->host_path[0] = '\0';
-	if (!e->deleted && !stat(via_root, &root_st) && same_file(&root_st, &st))
-		copy_path(lib->host_path, sizeof(lib->host_path), via_root);
-	if (!lib->host_path[0] && map_files[0])
-		copy_path(lib->host_path, sizeof(lib->host_path), map_files);
-	if (!lib->host_path[0])
-		return -ENOENT;
-	if (!on_overlayfs(lib->host_path))
+	if (lib->file.via_map_files)
+		snprintf(lib->host_path, sizeof(lib->host_path), "/proc/%d/map_files/%llx-%llx",
+			 pid, (unsigned long long)e->start, (unsigned long long)e->end);
+	else if (snprintf(real_path, sizeof(real_path), "/proc/%d/root", pid) > 0)
+		snprintf(lib->host_path, sizeof(lib->host_path), "%.*s%s", 32, real_path, path);
+	if (fstatfs(lib->file.fd, &sfs) || (unsigned long)sfs.f_type != OVERLAYFS_SUPER_MAGIC)
 		return 0;
 	snprintf(proc_dir, sizeof(proc_dir), "/proc/%d", pid);
 	err = resolve_overlay(proc_dir, path, &st, 0, real_path, sizeof(real_path), &real_st);
@@ -413,11 +424,112 @@ static bool is_exe(const struct exe_id *exe, const struct maps_entry *e)
 	return e->inode == exe->st.st_ino && makedev(e->dev_major, e->dev_minor) == exe->st.st_dev;
 }
 
-static bool defines_malloc(const char *elf_path)
+static int pread_full(int fd, void *buf, size_t size, __u64 offset)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size) {
+		n = pread(fd, (char *)buf + got, size - got, (off_t)(offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static bool in_file(__u64 offset, __u64 size, __u64 file_size)
+{
+	return offset <= file_size && size <= file_size - offset;
+}
+
+/*
+ * Every process's executable is a candidate: reading each whole (a Go or
+ * Java binary is 100 MiB and more) on every scan would cost more than the
+ * scan. Only the section headers and the symbol and string tables are read,
+ * at their offsets, into anonymous memory that is otherwise never touched
+ * (MAP_NORESERVE: untouched pages cost nothing). It is memory, not the
+ * file: a truncation cannot fault it. ELF64 of this byte order only; the
+ * caller reads the whole file otherwise. Returns 0 or -errno; munmap(*image, *len).
+ */
+static int read_symbol_tables(const struct observed_file *file, void **image, size_t *len)
+{
+	Elf64_Ehdr *ehdr;
+	Elf64_Shdr *shdr;
+	struct stat st;
+	__u64 size, total = 0;
+	char *mem;
+	int err, i;
+
+	if (fstat(file->fd, &st))
+		return -errno;
+	size = (__u64)st.st_size;
+	if (size < sizeof(Elf64_Ehdr) || size > SIZE_MAX)
+		return -ENOEXEC;
+	mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	ehdr = (Elf64_Ehdr *)mem;
+	err = pread_full(file->fd, ehdr, sizeof(*ehdr), 0);
+	if (err)
+		goto err;
+	err = -ENOTSUP;
+	if (memcmp(ehdr->e_ident, ELFMAG, SELFMAG) || ehdr->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    ehdr->e_ident[EI_DATA] !=
+		    (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB) ||
+	    ehdr->e_shentsize != sizeof(Elf64_Shdr) || !ehdr->e_shnum ||
+	    !in_file(ehdr->e_shoff, (__u64)ehdr->e_shnum * sizeof(Elf64_Shdr), size) ||
+	    ehdr->e_shoff % 8)
+		goto err;
+	shdr = (Elf64_Shdr *)(mem + ehdr->e_shoff);
+	err = pread_full(file->fd, shdr, ehdr->e_shnum * sizeof(Elf64_Shdr), ehdr->e_shoff);
+	if (err)
+		goto err;
+	for (i = 0; i < ehdr->e_shnum; i++) {
+		if (shdr[i].sh_type != SHT_SYMTAB && shdr[i].sh_type != SHT_DYNSYM &&
+		    shdr[i].sh_type != SHT_STRTAB && shdr[i].sh_type != SHT_GNU_versym)
+			continue;
+		/* out of the file: left as zeros, libelf refuses it */
+		if (!in_file(shdr[i].sh_offset, shdr[i].sh_size, size))
+			continue;
+		total += shdr[i].sh_size;
+		err = -EFBIG;
+		if (total > OBSERVED_FILE_MAX_BYTES)
+			goto err;
+		err = pread_full(file->fd, mem + shdr[i].sh_offset, shdr[i].sh_size,
+				 shdr[i].sh_offset);
+		/* the section headers are ours now: a table cut since reads as what arrived */
+		if (err && err != -EIO)
+			goto err;
+	}
+	*image = mem;
+	*len = (size_t)size;
+	return 0;
+err:
+	munmap(mem, (size_t)size);
+	return err;
+}
+
+static bool defines_malloc(const struct observed_file *file)
 {
 	__u64 offset;
+	size_t len;
+	void *image;
+	bool found;
 
-	return elf_func_offset(elf_path, "malloc", &offset, NULL) == 0;
+	if (!read_symbol_tables(file, &image, &len)) {
+		found = elf_func_offset_mem(image, len, "malloc", &offset, NULL) == 0;
+		munmap(image, len);
+		return found;
+	}
+	if (observed_file__read_all(file, 0, &image, &len))
+		return false;
+	found = elf_func_offset_mem(image, len, "malloc", &offset, NULL) == 0;
+	free(image);
+	return found;
 }
 
 static bool seen(const struct maps_entry *seen_maps, int nr_seen, const struct maps_entry *e)
@@ -465,14 +577,20 @@ int alloc_libs__scan_pid(int pid, struct alloc_lib *out, int max)
 		if (nr_done < FILES_PER_PID_MAX)
 			done[nr_done++] = e;
 		memset(&out[count], 0, sizeof(out[count]));
+		out[count].file.fd = -1;
 		err = identify(pid, &e, &out[count]);
-		if (err == -ESRCH)
+		/* gone, or out of a resource: the caller counts it and retries at its next scan */
+		if (err == -ESRCH || err == -EMFILE || err == -ENFILE || err == -ENOMEM)
 			break;
-		if (err)
+		if (err) {
+			p_debug("pid %d: not reading '%s': %s", pid, e.path, strerror(-err));
 			continue;
+		}
 		if (!alloc_lib__classify(e.path, &kind)) {
-			if (!defines_malloc(out[count].host_path))
+			if (!defines_malloc(&out[count].file)) {
+				observed_file__close(&out[count].file);
 				continue;
+			}
 			kind = ALLOC_LIB_EXE;
 		}
 		out[count].kind = kind;
@@ -481,9 +599,19 @@ int alloc_libs__scan_pid(int pid, struct alloc_lib *out, int max)
 	free(line);
 	free(done);
 	fclose(f);
-	if (err == -ESRCH)
-		return -ESRCH;
+	if (err == -ESRCH || err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+		alloc_libs__release(out, count);
+		return err;
+	}
 	return count;
+}
+
+void alloc_libs__release(struct alloc_lib *libs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		observed_file__close(&libs[i].file);
 }
 
 int alloc_libs__debug_dump(int pid, FILE *out)
@@ -500,6 +628,7 @@ int alloc_libs__debug_dump(int pid, FILE *out)
 			alloc_lib_kind__str(libs[i].kind), (unsigned long long)libs[i].key_dev,
 			(unsigned long long)libs[i].key_ino, libs[i].key_is_real, libs[i].host_path,
 			libs[i].map_path);
+	alloc_libs__release(libs, n);
 	free(libs);
 	return n < 0 ? n : 0;
 }

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "util/observed_file.h"
 
 enum alloc_lib_kind {
 	ALLOC_LIB_GLIBC,
@@ -40,10 +41,11 @@ enum alloc_lib_kind {
 };
 
 struct alloc_lib {
-	char host_path[PATH_MAX]; /* how memobs opens it and attaches: the real layer
-				   * file for overlayfs, else /proc/PID/root/<path>, else
-				   * /proc/PID/map_files/<range> (deleted or unreachable) */
-	char map_path[PATH_MAX];  /* as /proc/PID/maps shows it, " (deleted)" stripped */
+	struct observed_file file; /* opened once by the scan: identity, probe offsets
+				    * and the attach all use this fd (issue 14) */
+	char host_path[PATH_MAX];  /* for messages only, never re-opened: the real layer
+				   * file for overlayfs, else /proc/PID/map_files/<range> */
+	char map_path[PATH_MAX];   /* as /proc/PID/maps shows it, " (deleted)" stripped */
 	enum alloc_lib_kind kind;
 	__u64 key_dev, key_ino; /* identity of the UNDERLYING file (makedev form) */
 	bool key_is_real;	/* false: on overlayfs but no layer verified; the key is
@@ -69,10 +71,12 @@ const char *alloc_lib_kind__str(enum alloc_lib_kind kind);
 
 /*
  * Scans one process: the allocator libraries it maps (executable mappings
- * only), each file once. Fills up to max, returns the count or -errno
- * (-ESRCH when the process is gone).
+ * only), each file once, each opened (out[i].file). Fills up to max, returns
+ * the count or -errno (-ESRCH when the process is gone). The caller closes
+ * the files with alloc_libs__release().
  */
 int alloc_libs__scan_pid(int pid, struct alloc_lib *out, int max);
+void alloc_libs__release(struct alloc_lib *libs, int n);
 
 /* One line per library found ("pid kind key=dev:ino real=0|1 host=... map=...") for debugging. */
 int alloc_libs__debug_dump(int pid, FILE *out);

@@ -314,4 +314,10 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 	out->pids_traced = a->traced.len;
 	out->probes_at_entry = a->probes_at_entry;
 	out->session = a->session;
+	if (a->sym) {
+		struct symbolizer_stats ss;
+
+		symbolizer__stats(a->sym, &ss);
+		out->symbol_cache_evictions = ss.evictions;
+	}
 }

@@ -69,11 +69,12 @@ struct attr_mm_site {
 struct attr_stats {
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 	__u64 attach_failures;
-	__u64 files_attached;  /* host-wide: distinct underlying files hooked */
-	__u64 links;	       /* BPF links held now */
-	__u64 pids_traced;     /* processes with pid-filtered links now */
-	__u64 probes_at_entry; /* functions probed at the entry (no emulated site found) */
-	bool session;	       /* uprobe sessions in use */
+	__u64 files_attached;	      /* host-wide: distinct underlying files hooked */
+	__u64 links;		      /* BPF links held now */
+	__u64 pids_traced;	      /* processes with pid-filtered links now */
+	__u64 probes_at_entry;	      /* functions probed at the entry (no emulated site found) */
+	__u64 symbol_cache_evictions; /* ELF files dropped by the symbolizer's bounds */
+	bool session;		      /* uprobe sessions in use */
 };
 
 /* Loads and attaches what opts asks for. Returns 0 or -errno (already reported). */

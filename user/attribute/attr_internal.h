@@ -91,6 +91,7 @@ struct attr {
 	size_t nr_sites, cap_sites;
 
 	__u64 attach_failures, probes_at_entry;
+	bool warned_scan; /* a scan failed for want of fds or memory: said once */
 	__u64 last_tick_ms;
 };
 

@@ -15,6 +15,7 @@
 #include "attribute/uprobe_compat.h"
 #include "util/array.h"
 #include "util/log.h"
+#include "util/observed_file.h"
 
 #define MAX_LIBS_PER_PID 16
 
@@ -104,19 +105,26 @@ static bool lib_has_cxx_operators(enum alloc_lib_kind kind)
 	       kind == ALLOC_LIB_MIMALLOC;
 }
 
+/* From the bytes of the scan's own fd, copied once: never a path, never a mapping. */
 static void compute_probes(struct attr *a, const struct alloc_lib *lib, struct file_probes *fp)
 {
 	__u64 func_offsets[ATTR_MAX_HOOKS];
-	size_t i, j;
+	size_t i, j, len;
+	void *image;
+	int err;
 
+	err = observed_file__read_all(&lib->file, 0, &image, &len);
+	if (err) {
+		p_debug("not hooking '%s': cannot read it: %s", lib->map_path, strerror(-err));
+		return;
+	}
 	for (i = 0; i < ARRAY_SIZE(hooked_fns) && fp->nr < ATTR_MAX_HOOKS; i++) {
 		const struct hooked_fn *h = &hooked_fns[i];
 		struct probe_site site;
-		int err;
 
 		if (h->cxx && !lib_has_cxx_operators(lib->kind))
 			continue;
-		err = probe_place__find(lib->host_path, h->name, &site);
+		err = probe_place__find_mem(image, len, h->name, &site);
 		if (err == -ENOENT)
 			continue;
 		if (err) {
@@ -142,6 +150,7 @@ static void compute_probes(struct attr *a, const struct alloc_lib *lib, struct f
 		fp->cookies[fp->nr] = h->fn;
 		fp->nr++;
 	}
+	free(image);
 }
 
 static const struct file_probes *probes_of(struct attr *a, const struct alloc_lib *lib)
@@ -168,19 +177,24 @@ static const struct file_probes *probes_of(struct attr *a, const struct alloc_li
 static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, struct link_vec *out)
 {
 	const struct file_probes *fp = probes_of(a, lib);
+	char path[32];
 	size_t i;
 	int fd, err;
 
 	if (!fp)
 		return -ENOMEM;
+	/* the scan's fd, not a path the process could re-point since */
+	err = observed_file__fd_path(&lib->file, path, sizeof(path));
+	if (err)
+		return err;
 	if (!fp->nr) {
 		p_debug("nothing to hook in '%s'", lib->map_path);
 		return 0;
 	}
 	if (a->session) {
 		fd = uprobe_multi_link_create(bpf_program__fd(a->skel->progs.memobs_alloc_session),
-					      MEMOBS_BPF_TRACE_UPROBE_SESSION, lib->host_path,
-					      fp->offsets, fp->cookies, fp->nr, pid);
+					      MEMOBS_BPF_TRACE_UPROBE_SESSION, path, fp->offsets,
+					      fp->cookies, fp->nr, pid);
 		if (fd < 0) {
 			attach_failed(a, lib, "the malloc-family session probes", fd);
 			return fd;
@@ -192,8 +206,7 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 		struct bpf_link *link;
 
 		link = bpf_program__attach_uprobe_opts(a->skel->progs.memobs_alloc_entry,
-						       pid ? pid : -1, lib->host_path,
-						       fp->offsets[i], &opts);
+						       pid ? pid : -1, path, fp->offsets[i], &opts);
 		if (!link) {
 			attach_failed(a, lib, "a malloc-family uprobe", -errno);
 			continue;
@@ -206,8 +219,7 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 			continue;
 		opts.retprobe = true;
 		link = bpf_program__attach_uprobe_opts(a->skel->progs.memobs_alloc_ret,
-						       pid ? pid : -1, lib->host_path,
-						       fp->offsets[i], &opts);
+						       pid ? pid : -1, path, fp->offsets[i], &opts);
 		if (!link) {
 			attach_failed(a, lib, "a malloc-family uretprobe", -errno);
 			continue;
@@ -240,6 +252,8 @@ int attr_scan_and_attach(struct attr *a, int pid, struct traced_pid *tp)
 			attach_file(a, &libs[i], 0, &a->global_links);
 		}
 	}
+	if (nr > 0)
+		alloc_libs__release(libs, nr);
 	free(libs);
 	return nr < 0 ? nr : 0;
 }

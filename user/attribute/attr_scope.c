@@ -17,8 +17,25 @@
 #include "attribute/attr_internal.h"
 #include "attribute/symbolize.h"
 #include "identity/cgroup.h"
+#include "util/array.h"
+#include "util/log.h"
 #include "util/mountinfo.h"
 #include "util/procfs.h"
+
+/*
+ * Bounds on the processes traced through watched cgroups: each costs a BPF
+ * link per hooked function and a scan of its libraries, so a suspect with
+ * 10,000 processes would make tens of thousands of links. Processes watched
+ * by pid (attr__watch_pid) are not bounded: they were asked for by name.
+ */
+#define MAX_PIDS_PER_CGROUP 256
+#define MAX_PIDS 1024
+
+/* One walk of a watched cgroup: what it traced and what the bounds left out. */
+struct walk_budget {
+	unsigned int traced;
+	unsigned int skipped;
+};
 
 /* ---- traced processes (pid-filtered) ---- */
 
@@ -27,6 +44,22 @@ static struct traced_pid *traced_get(struct attr *a, int pid)
 	uint64_t v;
 
 	return u64map_get(&a->traced, pid, &v) ? (struct traced_pid *)(uintptr_t)v : NULL;
+}
+
+static void untrace_pid(struct attr *a, struct traced_pid *tp, bool forget_samples);
+
+/*
+ * A scan that failed for want of fds or memory (not a process gone or out of
+ * reach): counted each time, said once, since it recurs at every rescan.
+ */
+static void scan_failed(struct attr *a, const char *path, int err)
+{
+	a->attach_failures++;
+	if (!a->warned_scan)
+		p_warn("failed to read '%s': %s (its processes untraced, retried at each rescan; "
+		       "counted in attach_failures, said once)",
+		       path, strerror(-err));
+	a->warned_scan = true;
 }
 
 static int trace_pid(struct attr *a, int pid, bool explicit, struct traced_pid **out)
@@ -64,7 +97,16 @@ static int trace_pid(struct attr *a, int pid, bool explicit, struct traced_pid *
 	}
 	/* the scope first: a probe installed before it would find the pid unknown */
 	bpf_map_update_elem(bpf_map__fd(a->skel->maps.memobs_attr_pids), &key, &one, BPF_ANY);
-	attr_scan_and_attach(a, pid, tp);
+	err = attr_scan_and_attach(a, pid, tp);
+	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+		char maps[64];
+
+		/* forgotten, so that the next rescan tries it again */
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+		scan_failed(a, maps, err);
+		untrace_pid(a, tp, false);
+		return err;
+	}
 	if (out)
 		*out = tp;
 	return 0;
@@ -206,8 +248,29 @@ static void watch_cgroup_ids(struct attr *a, __u64 id, bool on)
 		bpf_map_delete_elem(fd, &id);
 }
 
-/* Every process of the cgroup at dir and its descendants: traced (on) or ids dropped. */
-static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth)
+/* A process of a watched cgroup: traced unless the bounds are reached (those traced stay). */
+static void trace_member(struct attr *a, int pid, struct walk_budget *b)
+{
+	struct traced_pid *tp = traced_get(a, pid);
+
+	if (tp) {
+		tp->seen = true;
+		b->traced++;
+		return;
+	}
+	if (b->traced >= MAX_PIDS_PER_CGROUP || a->traced.len >= MAX_PIDS) {
+		b->skipped++;
+		return;
+	}
+	if (!trace_pid(a, pid, false, NULL))
+		b->traced++;
+}
+
+/*
+ * Every process of the cgroup at dir and its descendants: traced (on, within
+ * budget b) or ids dropped.
+ */
+static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth, struct walk_budget *b)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
@@ -223,8 +286,10 @@ static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth)
 	if (on && a->opts.malloc && !a->opts.malloc_all) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 		procs = fopen(path, "re");
+		if (!procs && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+			scan_failed(a, path, -errno);
 		while (procs && fscanf(procs, "%d", &pid) == 1)
-			trace_pid(a, pid, false, NULL);
+			trace_member(a, pid, b);
 		if (procs)
 			fclose(procs);
 	}
@@ -235,7 +300,7 @@ static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth)
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			walk_cgroup(a, path, on, depth + 1);
+			walk_cgroup(a, path, on, depth + 1, b);
 	}
 	closedir(d);
 }
@@ -243,42 +308,48 @@ static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth)
 static int cgroup_dir(struct attr *a, __u64 id, char *out, size_t size)
 {
 	const char *rel = cgroup_resolver__path(a->opts.cgroups, id);
+	int err = 0;
 
 	if (!rel) {
-		cgroup_resolver__rescan(a->opts.cgroups);
+		err = cgroup_resolver__rescan(a->opts.cgroups);
 		rel = cgroup_resolver__path(a->opts.cgroups, id);
 	}
+	/* a walk that failed (EMFILE) is the reason, not the cgroup's absence */
 	if (!rel)
-		return -ENOENT;
+		return err ? err : -ENOENT;
 	snprintf(out, size, "%s%s", a->opts.mounts->cgroup2, strcmp(rel, "/") ? rel : "");
 	return 0;
 }
 
 static void rescan_cgroups(struct attr *a)
 {
+	struct traced_pid **gone = NULL;
+	size_t it, i, nr_gone = 0, cap_gone = 0;
 	char dir[PATH_MAX];
 	uint64_t id, v;
-	size_t it;
 
 	for (it = 0; u64map_next(&a->traced, &it, &id, &v);)
 		((struct traced_pid *)(uintptr_t)v)->seen = false;
-	for (it = 0; u64map_next(&a->watched_cgroups, &it, &id, &v);)
+	for (it = 0; u64map_next(&a->watched_cgroups, &it, &id, &v);) {
+		struct walk_budget b = {};
+
 		if (!cgroup_dir(a, id, dir, sizeof(dir)))
-			walk_cgroup(a, dir, true, 0);
-	/* processes that left the watched cgroups (and were not watched by pid) */
-	for (;;) {
-		struct traced_pid *gone = NULL;
-
-		for (it = 0; !gone && u64map_next(&a->traced, &it, &id, &v);) {
-			struct traced_pid *tp = (struct traced_pid *)(uintptr_t)v;
-
-			if (!tp->seen && !tp->explicit)
-				gone = tp;
-		}
-		if (!gone)
-			break;
-		untrace_pid(a, gone, true);
+			walk_cgroup(a, dir, true, 0, &b);
 	}
+	/*
+	 * Processes that left the watched cgroups (and were not watched by pid):
+	 * gathered first, untraced after, since a deletion moves entries under
+	 * the iterator. Out of memory: the next rescan finds them again.
+	 */
+	for (it = 0; u64map_next(&a->traced, &it, &id, &v);) {
+		struct traced_pid *tp = (struct traced_pid *)(uintptr_t)v;
+
+		if (!tp->seen && !tp->explicit && !ARRAY_GROW(gone, cap_gone, nr_gone + 1))
+			gone[nr_gone++] = tp;
+	}
+	for (i = 0; i < nr_gone; i++)
+		untrace_pid(a, gone[i], true);
+	free(gone);
 }
 
 /* ---- new processes and execs ---- */
@@ -314,23 +385,30 @@ void attr_rescan_host(struct attr *a)
 	a->known_pids = seen;
 }
 
+/*
+ * One pass over the execs still to rescan; those done are deleted after it
+ * (a deletion shifts entries back under the iterator: restarting the walk
+ * after each one was quadratic under an exec storm). Out of memory, an
+ * entry stays for the next tick.
+ */
 static void rescan_execs(struct attr *a)
 {
-	uint64_t pid, left;
-	size_t it;
+	size_t it, i, nr_done = 0, cap_done = 0;
+	uint64_t pid, left, *done = NULL;
 
 	for (it = 0; u64map_next(&a->pending_exec, &it, &pid, &left);) {
 		struct traced_pid *tp = traced_get(a, pid);
 
 		if (tp || a->opts.malloc_all)
 			attr_scan_and_attach(a, pid, tp);
-		if (left > 1) {
+		if (left > 1)
 			a->pending_exec.values[it - 1] = left - 1;
-		} else {
-			u64map_del(&a->pending_exec, pid);
-			it = 0;
-		}
+		else if (!ARRAY_GROW(done, cap_done, nr_done + 1))
+			done[nr_done++] = pid;
 	}
+	for (i = 0; i < nr_done; i++)
+		u64map_del(&a->pending_exec, done[i]);
+	free(done);
 }
 
 void attr_scope_tick(struct attr *a)
@@ -347,6 +425,7 @@ void attr_scope_tick(struct attr *a)
 
 int attr__watch_cgroup(struct attr *a, __u64 cgroup_id)
 {
+	struct walk_budget b = {};
 	char dir[PATH_MAX];
 	int err;
 
@@ -356,7 +435,13 @@ int attr__watch_cgroup(struct attr *a, __u64 cgroup_id)
 		return err;
 	if ((err = u64map_put(&a->watched_cgroups, cgroup_id, 1)))
 		return err;
-	walk_cgroup(a, dir, true, 0);
+	walk_cgroup(a, dir, true, 0, &b);
+	/* said once, when the cgroup is watched; later rescans apply the same bounds quietly */
+	if (b.skipped)
+		p_warn("tracing %u processes of cgroup '%s', not %u more (at most %d per cgroup, "
+		       "%d in all)",
+		       b.traced, cgroup_resolver__path(a->opts.cgroups, cgroup_id) ?: "?",
+		       b.skipped, MAX_PIDS_PER_CGROUP, MAX_PIDS);
 	return 0;
 }
 
@@ -367,7 +452,7 @@ int attr__unwatch_cgroup(struct attr *a, __u64 cgroup_id)
 	if (!u64map_del(&a->watched_cgroups, cgroup_id))
 		return -ENOENT;
 	if (!cgroup_dir(a, cgroup_id, dir, sizeof(dir)))
-		walk_cgroup(a, dir, false, 0);
+		walk_cgroup(a, dir, false, 0, NULL);
 	else if (a->opts.trace_mm && !a->opts.trace_mm_all)
 		watch_cgroup_ids(a, cgroup_id, false);
 	/* the next rescan untraces the processes no other watched cgroup holds */

@@ -242,4 +242,5 @@ void escalator__add_stats(struct escalator *e, struct pipeline_stats *st)
 	st->map_full += as.bpf[MEMOBS_ATTR_STAT_LIVE_FULL] + as.bpf[MEMOBS_ATTR_STAT_STACKS_FULL] +
 			as.bpf[MEMOBS_ATTR_STAT_INFLIGHT_FULL] + as.bpf[MEMOBS_ATTR_STAT_MM_FULL];
 	st->attach_failures += as.attach_failures;
+	st->symbol_cache_evictions += as.symbol_cache_evictions;
 }

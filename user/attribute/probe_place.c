@@ -10,6 +10,7 @@
 #include <capstone/capstone.h>
 #include "attribute/probe_place.h"
 #include "util/array.h"
+#include "util/observed_file.h"
 
 /* Above this, the back-jump scan stops: allocator entry points are far smaller. */
 #define FUNC_BYTES_MAX (64 * 1024)
@@ -402,37 +403,32 @@ static int elf_lookup_func(Elf *elf, const char *func, struct elf_func *out)
 	return err;
 }
 
-static int open_elf(const char *path, int *fd, Elf **elf)
+/* libelf on a copy in memory: nothing of the file stays mapped (a truncation cannot SIGBUS). */
+static int elf_from_image(void *image, size_t len, Elf **elf)
 {
-	int err;
-
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return -errno;
-	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!image || !len)
+		return -ENOEXEC;
+	*elf = elf_memory(image, len);
 	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
 		elf_end(*elf);
-		close(*fd);
-		return err;
+		return -ENOEXEC;
 	}
 	return 0;
 }
 
-int elf_func_offset(const char *elf_path, const char *func, __u64 *offset, __u64 *size)
+int elf_func_offset_mem(void *image, size_t len, const char *func, __u64 *offset, __u64 *size)
 {
 	struct elf_func f;
 	Elf *elf;
-	int fd, err;
+	int err;
 
-	err = open_elf(elf_path, &fd, &elf);
+	err = elf_from_image(image, len, &elf);
 	if (err)
 		return err;
 	err = elf_lookup_func(elf, func, &f);
 	elf_end(elf);
-	close(fd);
 	if (err)
 		return err;
 	if (f.ifunc)
@@ -443,46 +439,80 @@ int elf_func_offset(const char *elf_path, const char *func, __u64 *offset, __u64
 	return 0;
 }
 
-int probe_place__find(const char *elf_path, const char *func, struct probe_site *out)
+int probe_place__find_mem(void *image, size_t len, const char *func, struct probe_site *out)
 {
-	size_t want;
 	struct elf_func f;
-	__u8 *code;
-	ssize_t got;
+	size_t want;
 	Elf *elf;
-	int fd, err;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = open_elf(elf_path, &fd, &elf);
+	err = elf_from_image(image, len, &elf);
 	if (err)
 		return err;
 	err = elf_lookup_func(elf, func, &f);
 	elf_end(elf);
 	if (err)
-		goto out_close;
+		return err;
 	out->func_offset = out->probe_offset = f.offset;
 	if (f.ifunc) {
 		snprintf(out->reason, sizeof(out->reason), "ifunc: the resolver picks the code");
-		err = -EOPNOTSUPP;
-		goto out_close;
+		return -EOPNOTSUPP;
 	}
+	if (f.offset >= len)
+		return -EIO; /* the symbol points past the end of the file */
 	/* a symbol without a size still gets its prologue examined */
 	want = f.size ? f.size : PROBE_PLACE_MAX_BYTES;
 	if (want > FUNC_BYTES_MAX)
 		want = FUNC_BYTES_MAX;
-	code = malloc(want);
-	if (!code) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-	got = pread(fd, code, want, (off_t)f.offset);
-	if (got <= 0)
-		err = got < 0 ? -errno : -EIO;
-	else
-		err = probe_place__choose_args(code, (size_t)got, f.offset,
-					       probe_place__nr_args(func), out);
-	free(code);
-out_close:
-	close(fd);
+	if (want > len - f.offset)
+		want = len - f.offset;
+	return probe_place__choose_args((const __u8 *)image + f.offset, want, f.offset,
+					probe_place__nr_args(func), out);
+}
+
+/* A trusted path (the host's own files, tests; symlinks followed): the same code, on a copy. */
+static int read_trusted(const char *path, void **image, size_t *len)
+{
+	struct observed_file file;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = observed_file__adopt(fd, false, 0, 0, &file);
+	if (err)
+		return err;
+	err = observed_file__read_all(&file, 0, image, len);
+	observed_file__close(&file);
+	return err;
+}
+
+int elf_func_offset(const char *elf_path, const char *func, __u64 *offset, __u64 *size)
+{
+	void *image;
+	size_t len;
+	int err;
+
+	err = read_trusted(elf_path, &image, &len);
+	if (err)
+		return err;
+	err = elf_func_offset_mem(image, len, func, offset, size);
+	free(image);
+	return err;
+}
+
+int probe_place__find(const char *elf_path, const char *func, struct probe_site *out)
+{
+	void *image;
+	size_t len;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_trusted(elf_path, &image, &len);
+	if (err)
+		return err;
+	err = probe_place__find_mem(image, len, func, out);
+	free(image);
 	return err;
 }

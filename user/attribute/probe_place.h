@@ -55,6 +55,9 @@ struct probe_site {
 };
 
 /*
+ * elf_path: a TRUSTED path (the host's own files, tests): read into memory
+ * and searched there, as probe_place__find_mem. A file an observed process
+ * controls goes through util/observed_file.h and probe_place__find_mem.
  * elf_path: a path readable by memobs (e.g. /proc/PID/root/usr/lib/x86_64-
  * linux-gnu/libc.so.6). func: symbol name, from .dynsym (the default version
  * of a versioned symbol) else .symtab; undefined symbols are ignored.
@@ -65,6 +68,12 @@ struct probe_site {
  * other -errno. On x86-64 only; other arches get the entry (fallback).
  */
 int probe_place__find(const char *elf_path, const char *func, struct probe_site *out);
+/*
+ * The same on an ELF image in memory (a copy read with observed_file, never
+ * a mapping): libelf may rewrite the image in place, so it is not const.
+ * Every offset in it is checked against len: arbitrary bytes are safe.
+ */
+int probe_place__find_mem(void *image, size_t len, const char *func, struct probe_site *out);
 
 /*
  * The rule on raw bytes, for unit tests. code: the function's bytes from its
@@ -86,5 +95,6 @@ int probe_place__nr_args(const char *func);
  * Same lookup rules and errors as probe_place__find.
  */
 int elf_func_offset(const char *elf_path, const char *func, __u64 *offset, __u64 *size);
+int elf_func_offset_mem(void *image, size_t len, const char *func, __u64 *offset, __u64 *size);
 
 #endif /* MEMOBS_PROBE_PLACE_H */

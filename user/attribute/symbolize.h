@@ -3,12 +3,24 @@
  * User-space addresses of live processes to "func+0xoff (module) file:line",
  * with elfutils' libdwfl.
  *
- * Files are opened through /proc/PID/root/<path> when that is the mapped
- * file (same device and inode as /proc/PID/maps shows), else through
- * /proc/PID/map_files/<range> (deleted files, roots memobs cannot name), so
- * processes in other mount namespaces resolve. Each ELF is opened once per
- * build-id and shared by every process and path mapping it (the DWARF of
- * libc is read once for all containers). Per-process state is the list of
+ * Files are opened once through util/observed_file.h (/proc/PID/map_files/
+ * <range>, else the maps path inside the process's root with the device and
+ * inode maps shows; never blocking, never following a symlink, a deleted
+ * file never by name), so processes in other mount namespaces resolve, and
+ * copied into memory: libelf and libdwfl read the copy (elf_memory, a
+ * find_elf callback), no file of an observed process stays open or mapped,
+ * so a truncation cannot SIGBUS memobs. No separate debug file is looked up
+ * (.gnu_debuglink / .gnu_debugaltlink are hidden from libdw): their names
+ * are the observed process's to choose. Each ELF is read once per build-id
+ * and shared by every process and path mapping it (the DWARF of libc is read
+ * once for all containers).
+ *
+ * Bounded: the copies total at most opts.budget_bytes and opts.max_files
+ * files; past either, the least recently used file is evicted (counted in
+ * symbolizer_stats.evictions) and read again if needed. At most
+ * opts.max_pids processes are held, the least recently used forgotten first. A file larger than
+ * the budget is not read (frames in it come out as "0xaddr (module)").
+ * symbolizer__forget_pid() frees the files no other process maps. Per-process state is the list of
  * executable mappings, read on first use, re-read when an address falls
  * outside it, dropped when the pid is found reused (start time changed) or
  * by symbolizer__forget_pid(). A process that exited keeps resolving against
@@ -30,8 +42,29 @@
 
 struct symbolizer;
 
+/* 256 MiB of ELF copies: libc + libstdc++ + a few large binaries with DWARF per node. */
+#define SYMBOLIZER_BUDGET_BYTES (256ULL << 20)
+#define SYMBOLIZER_MAX_FILES 512
+/* processes whose mappings are held; exits are normally reported (forget_pid) long before */
+#define SYMBOLIZER_MAX_PIDS 8192
+
+struct symbolizer_opts {
+	size_t budget_bytes; /* 0: SYMBOLIZER_BUDGET_BYTES */
+	size_t max_files;    /* 0: SYMBOLIZER_MAX_FILES */
+	size_t max_pids;     /* 0: SYMBOLIZER_MAX_PIDS */
+};
+
+struct symbolizer_stats {
+	__u64 files;	   /* ELF files held now */
+	__u64 image_bytes; /* their copies' bytes */
+	__u64 evictions;   /* files (and processes) dropped to stay within the bounds */
+	__u64 pids;	   /* processes whose mappings are held */
+};
+
 /* NULL with errno set on failure. */
 struct symbolizer *symbolizer__new(void);
+struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts);
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 void symbolizer__free(struct symbolizer *s);
 
 /*
@@ -46,7 +79,19 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *addrs, size_
 int symbolizer__resolve_one(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
 			    char **out);
 
-/* Drop per-pid state (the process exited); strings the caller holds stay valid. */
+/*
+ * Drop per-pid state (the process exited), and the files only it mapped;
+ * strings the caller holds stay valid.
+ */
 void symbolizer__forget_pid(struct symbolizer *s, int pid);
+
+/*
+ * The frames of an ELF image in memory (malloc'd; taken) as if it were
+ * mapped from file offset 0, out[i] for file_offsets[i]: the same reading
+ * of arbitrary bytes as a process's file gets, for the fuzz harness and
+ * tests. Returns 0 or -ENOMEM.
+ */
+int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets, size_t n,
+			      char **out);
 
 #endif /* MEMOBS_SYMBOLIZE_H */

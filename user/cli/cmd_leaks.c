@@ -20,6 +20,9 @@
 #include "util/log.h"
 #include "util/mountinfo.h"
 #include "cli/leaks_opts.h"
+#include "output/flamegraph.h"
+#include "output/folded.h"
+#include "output/pprof.h"
 #include "output/render.h"
 #include "util/array.h"
 #include "util/clock.h"
@@ -57,6 +60,9 @@ static bool pid_alive(int pid)
 	return access(path, F_OK) == 0;
 }
 
+/* Bytes of a frame's text line (a long C++ symbol is cut there). */
+#define FRAME_TEXT_MAX 1024
+
 static double site_age_s(const struct attr_site *s, __u64 now)
 {
 	return now > s->est.oldest_ts_ns ? (now - s->est.oldest_ts_ns) / 1e9 : 0;
@@ -75,17 +81,27 @@ static void print_site_json(struct json *j, const struct attr_site *s, size_t ra
 	render__line(stdout, j, &r);
 }
 
+/*
+ * A frame as the terminal gets it: symbol names come from the target's ELF,
+ * so control bytes (escape sequences) and non-ASCII become '?', as in top.
+ */
+static const char *frame_text(char *buf, size_t n, const char *frame)
+{
+	return fmt_sanitize(buf, n, frame ? frame : "?", n - 1);
+}
+
 static void print_site_table(const struct attr_site *s, __u64 now)
 {
-	char bytes[16], allocs[16];
+	char bytes[16], allocs[16], frame[FRAME_TEXT_MAX];
 	size_t i;
 
-	fmt_size(bytes, sizeof(bytes), (__u64)(s->est.est_bytes + 0.5));
+	fmt_size_double(bytes, sizeof(bytes), s->est.est_bytes + 0.5);
 	fmt_count(allocs, sizeof(allocs), s->est.est_allocs);
 	printf("%9s %10s %8llu %7.1f  %s\n", bytes, allocs, (unsigned long long)s->est.samples,
-	       site_age_s(s, now), s->nr_frames ? s->frames[0] : "?");
+	       site_age_s(s, now),
+	       frame_text(frame, sizeof(frame), s->nr_frames ? s->frames[0] : "?"));
 	for (i = 1; i < s->nr_frames; i++)
-		printf("%38s  %s\n", "", s->frames[i]);
+		printf("%38s  %s\n", "", frame_text(frame, sizeof(frame), s->frames[i]));
 }
 
 static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const struct leaks_opts *o,
@@ -93,7 +109,7 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 {
 	struct attr_mm_site *mm = NULL;
 	size_t nr = 0, i, k;
-	char bytes[16];
+	char bytes[16], frame[FRAME_TEXT_MAX];
 
 	if (attr__top_mm_sites(a, f, o->top, &mm, &nr))
 		return;
@@ -116,11 +132,119 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 		}
 		fmt_size(bytes, sizeof(bytes), mm[i].bytes);
 		printf("%9s %10llu %-12s %s\n", bytes, (unsigned long long)mm[i].count,
-		       attr_mm_kind__str(mm[i].kind), mm[i].nr_frames ? mm[i].frames[0] : "?");
+		       attr_mm_kind__str(mm[i].kind),
+		       frame_text(frame, sizeof(frame), mm[i].nr_frames ? mm[i].frames[0] : "?"));
 		for (k = 1; k < mm[i].nr_frames; k++)
-			printf("%34s %s\n", "", mm[i].frames[k]);
+			printf("%34s %s\n", "", frame_text(frame, sizeof(frame), mm[i].frames[k]));
 	}
 	free(mm);
+}
+
+/* The process's name, from /proc; false if it is gone. */
+static bool read_comm(__u32 pid, char comm[MEMOBS_COMM_LEN])
+{
+	char path[32];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(comm, 1, MEMOBS_COMM_LEN - 1, f);
+	fclose(f);
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return n > 0;
+}
+
+/* Writes one profile file; a failure is reported and makes the run fail. */
+static int write_profile(const char *path, const char *what, int err)
+{
+	if (err)
+		p_err("failed to write the %s '%s': %s", what, path, strerror(-err));
+	return err;
+}
+
+static int write_text_profile(const char *path, const struct site_record *recs, size_t nr,
+			      const struct leaks_opts *o, bool svg)
+{
+	struct flamegraph_opts fo = {};
+	char title[256];
+	FILE *f;
+	int err;
+
+	f = fopen(path, "we");
+	if (!f)
+		return write_profile(path, svg ? "flame graph" : "folded stacks", -errno);
+	if (svg) {
+		if (o->pid)
+			snprintf(title, sizeof(title), "memobs leaks --pid %d", o->pid);
+		else
+			snprintf(title, sizeof(title), "memobs leaks %s%s",
+				 o->cgroup_arg ? "--cgroup " : "--all",
+				 o->cgroup_arg ? o->cgroup_arg : "");
+		fo.title = title;
+		err = flamegraph__write(f, recs, nr, &fo);
+	} else {
+		err = folded__write(f, recs, nr);
+	}
+	if (fclose(f) && !err)
+		err = -errno;
+	return write_profile(path, svg ? "flame graph" : "folded stacks", err);
+}
+
+/*
+ * --pprof, --folded, --svg: every site (not only --top's), so that a
+ * profile's total is what was outstanding. 0, or -EIO if a file failed
+ * (each failure reported).
+ */
+static int write_profiles(struct attr *a, const struct alloc_filter *f, const struct leaks_opts *o,
+			  struct cgroup_resolver *cgroups, double elapsed_s)
+{
+	struct pprof_opts po = {};
+	struct pprof_site_labels *labels = NULL;
+	char(*comms)[MEMOBS_COMM_LEN] = NULL;
+	struct site_record *recs = NULL;
+	struct attr_site *sites = NULL;
+	size_t nr = 0, i;
+	int err = 0;
+
+	if (!o->pprof_path && !o->folded_path && !o->svg_path)
+		return 0;
+	if (attr__top_sites(a, f, 0, &sites, &nr) || !(recs = calloc(nr ? nr : 1, sizeof(*recs))) ||
+	    !(labels = calloc(nr ? nr : 1, sizeof(*labels))) ||
+	    !(comms = calloc(nr ? nr : 1, sizeof(*comms)))) {
+		p_err("failed to write the profiles: out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		recs[i].est = &sites[i].est;
+		recs[i].frames = sites[i].frames;
+		recs[i].nr_frames = sites[i].nr_frames;
+		labels[i].comm = read_comm(sites[i].est.pid, comms[i]) ? comms[i] : NULL;
+		labels[i].cgroup = cgroups ? cgroup_resolver__path(cgroups, sites[i].est.cgroup_id)
+					   : NULL;
+	}
+	if (o->pprof_path) {
+		po.sample_bytes = attr__sample_bytes(a);
+		po.duration_ns = (__u64)(elapsed_s * 1e9);
+		po.time_ns = clock_wall_ms() * 1000000ULL - po.duration_ns;
+		po.labels = labels;
+		err |= write_profile(o->pprof_path, "pprof profile",
+				     pprof__write(o->pprof_path, recs, nr, &po));
+	}
+	if (o->folded_path)
+		err |= write_text_profile(o->folded_path, recs, nr, o, false);
+	if (o->svg_path)
+		err |= write_text_profile(o->svg_path, recs, nr, o, true);
+out:
+	free(comms);
+	free(labels);
+	free(recs);
+	free(sites);
+	return err ? -EIO : 0;
 }
 
 static void print_summary(struct attr *a, const struct leaks_opts *o, double elapsed_s,
@@ -159,6 +283,7 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 	sum->links = st.links;
 	sum->pids_traced = st.pids_traced;
 	sum->probes_at_entry = st.probes_at_entry;
+	sum->symbol_cache_evictions = st.symbol_cache_evictions;
 	memcpy(sum->bpf, st.bpf, sizeof(sum->bpf));
 	render__line(stdout, j, &r);
 }
@@ -278,9 +403,10 @@ int cmd_leaks(int argc, char **argv)
 		print_mm_sites(a, &filter, &o, &j);
 	print_summary(a, &o, (now - start) / 1e9, nr, target_exited, &j);
 	fflush(stdout);
+	err = write_profiles(a, &filter, &o, cgroups, (now - start) / 1e9);
 	free(sites);
 	json_free(&j);
 	attr__close(a);
 	cgroup_resolver__free(cgroups);
-	return 0;
+	return err ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include "collect/caps.h"
+#include "collect/features.h"
 #include "cli/cmd.h"
 #include "output/render.h"
 #include "util/log.h"
@@ -19,6 +20,19 @@
 #include "util/stop_signal.h"
 
 /* SIGALRM is --duration; the stop cuts the ring-buffer wait short. */
+/*
+ * Whether the attribution tier can run after the capability drop: --malloc
+ * and --trace-mm attach and symbolize at run time, escalation (detector on,
+ * not --no-escalate, a kernel with uprobes) attaches to suspects. Without
+ * it, nothing reads other processes' memory maps or binaries.
+ */
+static bool attribution_at_run_time(const struct run_opts *o, const struct pipeline *p)
+{
+	if (o->malloc_all || o->trace_mm_all)
+		return true;
+	return !o->no_escalate && !o->no_detect && pipeline__features(p)->uprobes;
+}
+
 static void install_signal_handlers(void)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGALRM };
@@ -108,12 +122,26 @@ static void publish_metrics(struct run_ctx *rc, const struct snapshot *snap,
 	metrics_server__publish_snapshot(rc->metrics, snap, &self, max_cgroups);
 }
 
-static int start_metrics(struct run_ctx *rc, const char *addr, double interval_s)
+static void listen_error(const char *addr, const char *opt, int err)
 {
-	int err = metrics_server__start(&rc->metrics, addr, interval_s);
+	p_err("failed to listen on '%s' for --%s: %s%s", addr, opt, strerror(-err),
+	      err == -EADDRINUSE ? " (another process has the port?)" : "");
+}
 
-	if (err)
-		p_err("failed to listen on '%s' for --metrics: %s", addr, strerror(-err));
+/* --metrics and --health: one server, its listeners where told. */
+static int start_metrics(struct run_ctx *rc, const struct run_opts *o)
+{
+	int err = metrics_server__start(&rc->metrics, o->metrics_addr, o->interval_s);
+
+	if (err) {
+		listen_error(o->metrics_addr, "metrics", err);
+		return err;
+	}
+	if (o->health_addr) {
+		err = metrics_server__start_health(rc->metrics, o->health_addr);
+		if (err)
+			listen_error(o->health_addr, "health", err);
+	}
 	return err;
 }
 
@@ -192,11 +220,11 @@ int cmd_run(int argc, char **argv)
 		err = arm_duration(o.duration_s);
 	if (!err && o.socket_path)
 		err = open_socket(&rc, o.socket_path);
-	if (!err && o.metrics_addr)
-		err = start_metrics(&rc, o.metrics_addr, o.interval_s);
+	if (!err && (o.metrics_addr || o.health_addr))
+		err = start_metrics(&rc, &o);
 	if (!err) {
 		/* everything is attached: keep only what the loop and run-time attaches need */
-		err = caps__drop_after_attach(true);
+		err = caps__drop_after_attach(attribution_at_run_time(&o, p));
 		if (err)
 			p_err("failed to drop capabilities: %s", strerror(-err));
 	}

@@ -20,6 +20,9 @@ enum {
 	OPT_SAMPLE,
 	OPT_TRACE_MM,
 	OPT_NO_SESSION,
+	OPT_PPROF,
+	OPT_FOLDED,
+	OPT_SVG,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +35,9 @@ static const struct option long_options[] = {
 	{ "malloc-sample-bytes", required_argument, NULL, OPT_SAMPLE },
 	{ "trace-mm", no_argument, NULL, OPT_TRACE_MM },
 	{ "no-session", no_argument, NULL, OPT_NO_SESSION },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "svg", required_argument, NULL, OPT_SVG },
 	OPTS_COMMON_LONG_OPTIONS,
 };
 
@@ -39,6 +45,7 @@ void leaks_opts__usage(FILE *out)
 {
 	fputs("usage: memobs leaks (--cgroup PATH|ID | --pid PID | --all) [--duration S] [--top N]\n"
 	      "                    [--json] [--malloc-sample-bytes N] [--trace-mm] [--no-session]\n"
+	      "                    [--pprof FILE] [--folded FILE] [--svg FILE]\n"
 	      "Traces allocations of the named processes for S seconds (default 10; Ctrl-C ends\n"
 	      "early), then prints the call sites with the most bytes outstanding. Allocations\n"
 	      "are sampled every N bytes on average (default 512K; 1: every allocation): bytes\n"
@@ -51,6 +58,10 @@ void leaks_opts__usage(FILE *out)
 	      "  --json             JSON lines: one per site, then a summary\n"
 	      "  --trace-mm         also count mmap/munmap/mremap/brk and page faults by call site\n"
 	      "  --no-session       return probes on every call even where uprobe sessions exist\n"
+	      "  --pprof FILE       also write every site as a gzipped pprof heap profile\n"
+	      "                     (go tool pprof, Pyroscope, Parca, speedscope)\n"
+	      "  --folded FILE      ... as folded stacks, root first (flamegraph.pl, inferno)\n"
+	      "  --svg FILE         ... as an SVG flame graph of the bytes outstanding\n"
 	      "  -v, --verbose      debug diagnostics on stderr, libbpf's included\n"
 	      "  -h, --help         this text\n",
 	      out);
@@ -109,6 +120,15 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 		case OPT_NO_SESSION:
 			o->no_session = true;
 			break;
+		case OPT_PPROF:
+			o->pprof_path = optarg;
+			break;
+		case OPT_FOLDED:
+			o->folded_path = optarg;
+			break;
+		case OPT_SVG:
+			o->svg_path = optarg;
+			break;
 		default:
 			if ((r = opts__common(c, argc, argv, &o->verbosity, err, err_size)))
 				return r;
@@ -116,6 +136,10 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 	}
 	if ((r = opts__no_operands(argc, argv, err, err_size)))
 		return r;
+	if ((o->pprof_path && !*o->pprof_path) || (o->folded_path && !*o->folded_path) ||
+	    (o->svg_path && !*o->svg_path))
+		return opts__fail(err, err_size,
+				  "expected a file name after --pprof, --folded, --svg");
 	if (targets != 1)
 		return opts__fail(err, err_size, "%s one of --cgroup, --pid or --all",
 				  targets ? "expected only" : "expected");

@@ -10,17 +10,20 @@
 #include "cli/opts.h"
 
 struct leaks_opts {
-	const char *cgroup_arg; /* --cgroup as given; NULL: none */
-	__u64 cgroup_id;	/* --cgroup resolved, by the command (it knows the mounts) */
-	int pid;		/* --pid; 0: none */
-	bool all;		/* --all */
-	double duration_s;	/* --duration, default 10 */
-	__u64 top;		/* --top, default 10 */
-	bool json;		/* --json */
-	__u64 sample_bytes;	/* --malloc-sample-bytes */
-	bool trace_mm;		/* --trace-mm */
-	bool no_session;	/* --no-session */
-	int verbosity;		/* -v, repeatable */
+	const char *cgroup_arg;	 /* --cgroup as given; NULL: none */
+	__u64 cgroup_id;	 /* --cgroup resolved, by the command (it knows the mounts) */
+	int pid;		 /* --pid; 0: none */
+	bool all;		 /* --all */
+	double duration_s;	 /* --duration, default 10 */
+	__u64 top;		 /* --top, default 10 */
+	bool json;		 /* --json */
+	__u64 sample_bytes;	 /* --malloc-sample-bytes */
+	bool trace_mm;		 /* --trace-mm */
+	bool no_session;	 /* --no-session */
+	const char *pprof_path;	 /* --pprof: a gzipped pprof profile; NULL: none */
+	const char *folded_path; /* --folded: folded stacks; NULL: none */
+	const char *svg_path;	 /* --svg: an SVG flame graph; NULL: none */
+	int verbosity;		 /* -v, repeatable */
 };
 
 /*

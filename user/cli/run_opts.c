@@ -27,6 +27,7 @@ enum {
 	OPT_NO_SOCKET,
 	OPT_METRICS,
 	OPT_METRICS_MAX_CGROUPS,
+	OPT_HEALTH,
 	OPT_MALLOC,
 	OPT_TRACE_MM,
 	OPT_MALLOC_SAMPLE_BYTES,
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-max-cgroups", required_argument, NULL, OPT_METRICS_MAX_CGROUPS },
+	{ "health", required_argument, NULL, OPT_HEALTH },
 	OPTS_COMMON_LONG_OPTIONS,
 };
 
@@ -85,6 +87,8 @@ void run_opts__usage(FILE *out)
 	      "  --no-socket          serve no snapshots\n"
 	      "  --metrics ADDR:PORT  serve Prometheus /metrics and /healthz (e.g. 127.0.0.1:9464)\n"
 	      "  --metrics-max-cgroups N  cgroups exported at most (default 5000)\n"
+	      "  --health ADDR:PORT   serve /healthz alone here, for liveness probes that\n"
+	      "                       /metrics clients cannot starve (e.g. 0.0.0.0:9465)\n"
 	      "  -v, --verbose        debug diagnostics on stderr, libbpf's included\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -185,6 +189,16 @@ enum opts_result run_opts__parse(int argc, char **argv, struct run_opts *o, char
 				return opts__bad_value(err, err_size, "metrics", optarg,
 						       "ADDR:PORT or [V6ADDR]:PORT, numeric");
 			o->metrics_addr = optarg;
+			break;
+		}
+		case OPT_HEALTH: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (metrics_addr__parse(optarg, &ss, &len))
+				return opts__bad_value(err, err_size, "health", optarg,
+						       "ADDR:PORT or [V6ADDR]:PORT, numeric");
+			o->health_addr = optarg;
 			break;
 		}
 		case OPT_METRICS_MAX_CGROUPS:

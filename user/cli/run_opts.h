@@ -21,6 +21,7 @@ struct run_opts {
 	const char *pods_dir;		  /* --pods-dir: the kubelet's pod log tree */
 	const char *socket_path;	  /* --socket; NULL with --no-socket */
 	const char *metrics_addr;	  /* --metrics ADDR:PORT; NULL: no metrics */
+	const char *health_addr;	  /* --health ADDR:PORT; NULL: /healthz on --metrics only */
 	unsigned int metrics_max_cgroups; /* --metrics-max-cgroups; 0: the default */
 	bool malloc_all;		  /* --malloc */
 	bool trace_mm_all;		  /* --trace-mm */

@@ -46,11 +46,16 @@ int caps__check(const char **missing);
 const char *caps__check_optional(void);
 
 /*
- * Pure: the set kept after attaching. The loop still calls bpf() (map reads,
- * iterator instances): CAP_BPF. Attaching uprobes at run time (escalation,
- * attribution) also needs CAP_PERFMON, and reading the target's maps and
- * binaries CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH. Pre-5.8 kernels: CAP_SYS_ADMIN
- * in place of CAP_BPF and CAP_PERFMON.
+ * Pure: the set kept after attaching. The loop still calls bpf() (the task
+ * iterator's instance each pass, map reads): CAP_BPF, since kernels before
+ * 6.5 refuse every bpf() command without it when unprivileged BPF is off
+ * (the default); 6.5 and later check only map and program creation, and the
+ * loop runs with no capability at all there. With the attribution tier
+ * running (runtime_attach: escalation, --malloc, --trace-mm), also
+ * CAP_PERFMON to attach uprobes, and CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
+ * to read the targets' maps and binaries; without it these three go, so no
+ * capability backs the parsers of other programs' files. Pre-5.8 kernels:
+ * CAP_SYS_ADMIN in place of CAP_BPF and CAP_PERFMON.
  */
 __u64 caps__runtime_set(int last_cap, bool runtime_attach);
 

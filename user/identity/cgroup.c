@@ -113,6 +113,7 @@ void cgroup_resolver__free(struct cgroup_resolver *r)
 
 /* nftw has no user pointer: the walk in progress is single-threaded by design. */
 static struct cgroup_resolver *walking;
+static struct u64map *walk_paths; /* the table the walk fills */
 static int walk_err;
 
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -129,7 +130,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	if (!rel || cgroup_id_of_dir(path, &id))
 		return 0; /* removed while walking */
 	copy = strdup(rel);
-	if (!copy || u64map_put(&walking->paths, id, (uintptr_t)copy)) {
+	if (!copy || u64map_put(walk_paths, id, (uintptr_t)copy)) {
 		free(copy);
 		walk_err = -ENOMEM;
 		return 1;
@@ -137,17 +138,34 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	return 0;
 }
 
+/*
+ * Walks into a new table and swaps it in only when the walk completed: a
+ * walk cut short (EMFILE, ENOMEM) keeps every path known before it, rather
+ * than naming no cgroup until the next one.
+ */
 int cgroup_resolver__rescan(struct cgroup_resolver *r)
 {
-	clear_paths(&r->paths);
+	struct u64map fresh;
+
+	u64map_init(&fresh);
 	walking = r;
+	walk_paths = &fresh;
 	walk_err = 0;
 	/* FTW_PHYS: never follow links out of the hierarchy */
 	if (nftw(r->mount, visit, 32, FTW_PHYS) < 0 && !walk_err)
 		walk_err = -errno;
 	walking = NULL;
+	walk_paths = NULL;
 	r->last_scan_ns = clock_mono_ns();
-	return walk_err;
+	if (walk_err) {
+		clear_paths(&fresh);
+		u64map_free(&fresh);
+		return walk_err;
+	}
+	clear_paths(&r->paths);
+	u64map_free(&r->paths);
+	r->paths = fresh;
+	return 0;
 }
 
 const char *cgroup_resolver__path(struct cgroup_resolver *r, __u64 id)

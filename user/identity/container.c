@@ -54,6 +54,7 @@ char *kubelet_container_from_mountinfo(const char *mountinfo, const char *pod_ui
 
 struct entry {
 	struct container_id id;
+	enum container_origin origin;
 	bool is_container;
 	bool complete; /* nothing more to learn: not looked up again */
 	__u64 last_try_ns;
@@ -250,8 +251,15 @@ static void set_if_empty(char **field, char *value)
 		free(value);
 }
 
-/* Docker (alone or under cri-dockerd) keeps each container's config beside its log. */
-static void names_from_docker(struct container_resolver *r, struct container_id *c)
+/*
+ * Docker (alone or under cri-dockerd) keeps each container's config beside
+ * its log. Its io.kubernetes.* labels are whatever the image's LABELs and
+ * the creator set: in a kubelet pod cri-dockerd sets them all (over the
+ * image's), so they count there when their pod uid is the path's; outside
+ * one they name nothing of Kubernetes.
+ */
+static void names_from_docker(struct container_resolver *r, struct container_id *c,
+			      enum container_origin origin)
 {
 	static const char *const labels[][3] = {
 		{ "Config", "Labels", "io.kubernetes.pod.uid" },
@@ -260,37 +268,56 @@ static void names_from_docker(struct container_resolver *r, struct container_id 
 		{ "Config", "Labels", "io.kubernetes.container.name" },
 	};
 	static const char *const name_key[] = { "Name" };
-	char path[4096], *doc = NULL, *name;
+	char path[4096], *doc = NULL, *name, *uid;
 
 	snprintf(path, sizeof(path), "%s/%s/config.v2.json", r->docker_dir, c->id);
 	if (read_small_file(path, &doc))
 		return;
 	set_if_empty(&c->runtime, strdup("docker"));
-	set_if_empty(&c->pod_uid, json_lookup_string(doc, labels[0], 3));
-	set_if_empty(&c->pod, json_lookup_string(doc, labels[1], 3));
-	set_if_empty(&c->namespace, json_lookup_string(doc, labels[2], 3));
-	set_if_empty(&c->name, json_lookup_string(doc, labels[3], 3));
-	name = json_lookup_string(doc, name_key, 1);
-	/* Docker's own name ("/web") only where Kubernetes gave none */
-	if (name && !c->pod_uid)
-		set_if_empty(&c->name, strdup(name[0] == '/' ? name + 1 : name));
-	free(name);
+	if (origin == CONTAINER_ORIGIN_KUBELET) {
+		uid = json_lookup_string(doc, labels[0], 3);
+		if (uid && c->pod_uid && !strcmp(uid, c->pod_uid)) {
+			set_if_empty(&c->pod, json_lookup_string(doc, labels[1], 3));
+			set_if_empty(&c->namespace, json_lookup_string(doc, labels[2], 3));
+			set_if_empty(&c->name, json_lookup_string(doc, labels[3], 3));
+		}
+		free(uid);
+	} else {
+		/* Docker's own name ("/web"): set by whoever ran the container */
+		name = json_lookup_string(doc, name_key, 1);
+		if (name)
+			set_if_empty(&c->name, strdup(name[0] == '/' ? name + 1 : name));
+		free(name);
+	}
 	free(doc);
 }
 
-/* Fills the names; returns true when nothing more can be learned later. */
+static bool docker_may_know(const struct container_id *c, enum container_origin origin)
+{
+	if (!c->id || (c->runtime && strcmp(c->runtime, "docker")))
+		return false;
+	return origin == CONTAINER_ORIGIN_KUBELET ||
+	       (origin == CONTAINER_ORIGIN_RUNTIME && c->runtime);
+}
+
+/*
+ * Fills the names; returns true when nothing more can be learned later. The
+ * kubelet's pod-log tree first (the workload cannot write it), then Docker,
+ * then the workload's own mount table.
+ */
 static bool resolve_names(struct container_resolver *r, const char *cgroup_path,
-			  struct container_id *c)
+			  struct container_id *c, enum container_origin origin)
 {
 	enum proc_verdict verdict = PROC_UNREAD;
 	struct pod_dirs dirs = {};
 	char *pod_dir = NULL, *name = NULL;
 	bool sandbox = false;
 
-	if (c->id && (!c->runtime || !strcmp(c->runtime, "docker")))
-		names_from_docker(r, c);
-	if (!c->pod_uid)
+	if (!c->pod_uid) {
+		if (docker_may_know(c, origin))
+			names_from_docker(r, c, origin);
 		return true;
+	}
 	pod_dir = find_pod_log_dir(r, c);
 	if (pod_dir && c->id && !c->name) {
 		scan_pod_dir(pod_dir, c->id, &dirs);
@@ -299,6 +326,8 @@ static bool resolve_names(struct container_resolver *r, const char *cgroup_path,
 			dirs.linked = NULL;
 		}
 	}
+	if (docker_may_know(c, origin))
+		names_from_docker(r, c, origin);
 	if (c->id && !c->name) {
 		verdict = name_from_process(r, cgroup_path, c->pod_uid, &name);
 		if (verdict == PROC_NAMED)
@@ -322,13 +351,13 @@ static struct entry *resolve(struct container_resolver *r, const char *cgroup_pa
 
 	if (!e)
 		return NULL;
-	err = container_id__parse_path(cgroup_path, &e->id);
+	err = container_id__parse(cgroup_path, &e->id, &e->origin);
 	if (err == -ENOMEM) {
 		free(e);
 		return NULL;
 	}
 	e->is_container = !err;
-	e->complete = !e->is_container || resolve_names(r, cgroup_path, &e->id);
+	e->complete = !e->is_container || resolve_names(r, cgroup_path, &e->id, e->origin);
 	e->last_try_ns = clock_mono_ns();
 	return e;
 }
@@ -345,7 +374,7 @@ const struct container_id *container_resolver__lookup(struct container_resolver 
 		e = (struct entry *)(uintptr_t)value;
 		if (!e->complete && clock_mono_ns() - e->last_try_ns >= RETRY_INTERVAL_NS &&
 		    e->is_container) {
-			e->complete = resolve_names(r, cgroup_path, &e->id);
+			e->complete = resolve_names(r, cgroup_path, &e->id, e->origin);
 			e->last_try_ns = clock_mono_ns();
 		}
 		return e->is_container ? &e->id : NULL;

@@ -45,12 +45,35 @@ struct container_id {
  *     pod (containerd or Docker with cgroupfs: runtime unknown here);
  *   plain systemd services: <unit>.service outside any container gives
  *     runtime "systemd", name <unit>, no id.
- * The innermost container wins; cgroups nested below a container
- * (".../crio-<id>.scope/container") belong to it. A pod cgroup without a
- * container below it yields the pod uid alone. CRI-O's monitor
- * (crio-conmon-<id>.scope) is not the container: it gets the pod only.
+ *
+ * Trust: a container that may create cgroups below its own (delegation)
+ * names them as it likes, so only the outermost components count. The
+ * kubelet's tree is the first "kubepods" or "kubepods.slice" component with
+ * nothing above it that a container, a session or a delegated service
+ * (".scope", ".service", a container id) could have made; below it the QoS
+ * class, the pod and the container are read each at its one place, and what
+ * lies below the container is the container's ("crio-<id>.scope/container",
+ * or a child named like another pod: still this container). Outside that
+ * tree the outermost container wins. A kubelet nested in a container (kind)
+ * is the container's business: its pods are reported as that container.
+ * A pod cgroup without a container below it yields the pod uid alone.
+ * CRI-O's monitor (crio-conmon-<id>.scope) is not the container: it gets the
+ * pod only.
  */
 int container_id__parse_path(const char *cgroup_path, struct container_id *out);
+
+/* Where a path's identity was read, which says what the resolver may add to it. */
+enum container_origin {
+	CONTAINER_ORIGIN_NONE,	  /* no container */
+	CONTAINER_ORIGIN_KUBELET, /* a pod of the kubelet's tree: the pod uid is the kubelet's */
+	CONTAINER_ORIGIN_RUNTIME, /* a runtime's own place: /system.slice/docker-<id>.scope,
+				   * /docker/<id>, /machine.slice/libpod-<id>.scope */
+	CONTAINER_ORIGIN_OTHER,	  /* elsewhere (a service, a delegated subtree): as named there */
+};
+
+/* container_id__parse_path() that also tells the origin (NONE on error). */
+int container_id__parse(const char *cgroup_path, struct container_id *out,
+			enum container_origin *origin);
 /* Frees the strings and zeroes the struct (the struct itself is the caller's). */
 void container_id__clear(struct container_id *c);
 
@@ -82,8 +105,12 @@ void container_resolver__free(struct container_resolver *r);
  *   ".../pods/<uid>/containers/<name>/..."; (3) when no process could be read,
  *   the only container directory of the pod. A process that can be read and
  *   has no such mount is the pod's sandbox ("pause"): it gets no name.
- *   Docker without Kubernetes: config.v2.json's "Name", or its
- *   io.kubernetes.* labels (cri-dockerd).
+ *   Docker (config.v2.json) is read for a Docker container at Docker's own
+ *   place or in a kubelet pod. Its io.kubernetes.* labels can come from an
+ *   image's LABELs: they never give the pod uid, and fill the pod, namespace
+ *   and container name only in a kubelet pod, only when their pod uid is the
+ *   path's, and only what the pod-log tree did not tell. Without Kubernetes,
+ *   Docker's "Name".
  */
 const struct container_id *container_resolver__lookup(struct container_resolver *r, __u64 cgroup_id,
 						      const char *cgroup_path);

@@ -107,7 +107,14 @@ static void put_labels(FILE *f, const struct cgroup_stat *cg)
 	const struct container_id *c = cg->container;
 
 	fputs("{cgroup=\"", f);
-	put_label_value(f, cg->path ?: "");
+	/*
+	 * A cgroup removed before it was named has no path: its id (decimal, so
+	 * no path's "/..."), else every such cgroup would make the same series.
+	 */
+	if (cg->path)
+		put_label_value(f, cg->path);
+	else
+		fprintf(f, "%llu", (unsigned long long)cg->id);
 	fputs("\",container=\"", f);
 	put_label_value(f, c ? c->name : NULL);
 	fputs("\",pod=\"", f);

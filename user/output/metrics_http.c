@@ -6,37 +6,54 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include <linux/types.h>
 #include <netinet/in.h>
+#include "util/clock.h"
 #include "output/metrics.h"
 #include "output/metrics_http.h"
 
 #define HEALTHY_INTERVALS 3
-#define MAX_CONNECTIONS 16
-#define CONNECTION_TIMEOUT_S 10
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
-struct metrics_server {
-	struct MHD_Daemon *daemon;
-	int listen_fd;
+/* How many connections a listener holds, from one address and in all, and for how long idle. */
+struct listener_limits {
+	unsigned int per_ip;
+	unsigned int total;
+	unsigned int idle_timeout_s;
+};
+
+/*
+ * /metrics: a scraper holds one keep-alive connection (an HA pair two, from
+ * two addresses). Idle ones go after 5 s, and a scraper simply reconnects.
+ */
+static const struct listener_limits metrics_limits = {
+	.per_ip = METRICS_HTTP_PER_IP_CONNECTIONS,
+	.total = 64,
+	.idle_timeout_s = METRICS_HTTP_IDLE_TIMEOUT_S,
+};
+/* The kubelet's probes: one short request each, Connection: close. */
+static const struct listener_limits health_limits = {
+	.per_ip = METRICS_HTTP_PER_IP_CONNECTIONS,
+	.total = 16,
+	.idle_timeout_s = 2,
+};
+
+struct listener {
+	struct MHD_Daemon *daemon; /* NULL: not listening */
 	int port;
+};
+
+struct metrics_server {
+	struct listener metrics; /* /metrics and /healthz */
+	struct listener health;	 /* /healthz only: what /metrics clients cannot starve */
 	__u64 stale_after_ns;
 	pthread_mutex_t lock; /* guards what follows */
 	char *text;
 	size_t len;
 	__u64 published_ns; /* 0: nothing published yet */
 };
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static int parse_port(const char *s, in_port_t *port)
 {
@@ -155,7 +172,7 @@ static enum MHD_Result serve_healthz(struct metrics_server *s, struct MHD_Connec
 	pthread_mutex_unlock(&s->lock);
 	if (!published)
 		return reply_str(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no sample yet\n");
-	if (mono_ns() - published > s->stale_after_ns)
+	if (clock_mono_ns() - published > s->stale_after_ns)
 		return reply_str(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stalled: no recent sample\n");
 	return reply_str(conn, MHD_HTTP_OK, "ok\n");
 }
@@ -177,6 +194,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strcmp(url, "/healthz"))
 		return serve_healthz(s, conn);
 	return reply_str(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+}
+
+static enum MHD_Result handle_health(void *cls, struct MHD_Connection *conn, const char *url,
+				     const char *method, const char *version,
+				     const char *upload_data, size_t *upload_data_size,
+				     void **req_cls)
+{
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply_str(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
+	if (!strcmp(url, "/healthz"))
+		return serve_healthz(cls, conn);
+	return reply_str(conn, MHD_HTTP_NOT_FOUND, "not found: try /healthz\n");
 }
 
 static int listen_on(const struct sockaddr_storage *addr, socklen_t len, int *port)
@@ -202,48 +235,75 @@ static int listen_on(const struct sockaddr_storage *addr, socklen_t len, int *po
 	return fd;
 }
 
-int metrics_server__start(struct metrics_server **out, const char *addr_port, double interval_s)
+/*
+ * Over a limit, libmicrohttpd accepts and closes at once: a flood from one
+ * address costs the others nothing, and the listen queue never fills up.
+ */
+static int listener_start(struct listener *l, const char *addr_port, MHD_AccessHandlerCallback cb,
+			  void *cls, const struct listener_limits *lim)
 {
 	struct sockaddr_storage addr;
-	struct metrics_server *s;
 	socklen_t addr_len;
-	int err;
+	int fd, err;
 
-	*out = NULL;
 	err = metrics_addr__parse(addr_port, &addr, &addr_len);
 	if (err)
 		return err;
+	/* our own socket: bind errors keep their errno, and port 0 can be read back */
+	fd = listen_on(&addr, addr_len, &l->port);
+	if (fd < 0)
+		return fd;
+	l->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, cb,
+				     cls, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+				     lim->total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip,
+				     MHD_OPTION_CONNECTION_TIMEOUT, lim->idle_timeout_s,
+				     MHD_OPTION_END);
+	if (!l->daemon) {
+		err = errno ? -errno : -ENOMEM;
+		close(fd);
+		return err;
+	}
+	return 0; /* the daemon owns fd now and closes it when stopped */
+}
+
+int metrics_server__start(struct metrics_server **out, const char *addr_port, double interval_s)
+{
+	struct metrics_server *s;
+	int err;
+
+	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	s->metrics.port = s->health.port = -1;
 	s->stale_after_ns = (interval_s > 0 ? interval_s : 1) * HEALTHY_INTERVALS * 1e9;
-	/* our own socket: bind errors keep their errno, and port 0 can be read back */
-	s->listen_fd = listen_on(&addr, addr_len, &s->port);
-	if (s->listen_fd < 0) {
-		err = s->listen_fd;
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return err;
+	if (addr_port) {
+		err = listener_start(&s->metrics, addr_port, handle, s, &metrics_limits);
+		if (err) {
+			metrics_server__stop(s);
+			return err;
+		}
 	}
-	s->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
-				     handle, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-				     MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
-	if (!s->daemon) {
-		err = errno ? -errno : -ENOMEM;
-		metrics_server__stop(s);
-		return err;
-	}
-	s->listen_fd = -1; /* the daemon owns it now and closes it when stopped */
 	*out = s;
 	return 0;
 }
 
+int metrics_server__start_health(struct metrics_server *s, const char *addr_port)
+{
+	if (s->health.daemon)
+		return -EBUSY;
+	return listener_start(&s->health, addr_port, handle_health, s, &health_limits);
+}
+
 int metrics_server__port(const struct metrics_server *s)
 {
-	return s ? s->port : -1;
+	return s ? s->metrics.port : -1;
+}
+
+int metrics_server__health_port(const struct metrics_server *s)
+{
+	return s ? s->health.port : -1;
 }
 
 int metrics_server__publish(struct metrics_server *s, const char *text, size_t len)
@@ -258,7 +318,7 @@ int metrics_server__publish(struct metrics_server *s, const char *text, size_t l
 	old = s->text;
 	s->text = copy;
 	s->len = len;
-	s->published_ns = mono_ns();
+	s->published_ns = clock_mono_ns();
 	pthread_mutex_unlock(&s->lock);
 	free(old);
 	return 0;
@@ -271,6 +331,8 @@ int metrics_server__publish_snapshot(struct metrics_server *s, const struct snap
 	size_t len;
 	int err;
 
+	if (!s->metrics.daemon) /* a health listener only: nobody reads the text */
+		return metrics_server__publish(s, "", 0);
 	err = metrics__render(snap, self, max_cgroups, &text, &len);
 	if (err)
 		return err;
@@ -283,10 +345,10 @@ void metrics_server__stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
+	if (s->metrics.daemon)
+		MHD_stop_daemon(s->metrics.daemon);
+	if (s->health.daemon)
+		MHD_stop_daemon(s->health.daemon);
 	pthread_mutex_destroy(&s->lock);
 	free(s->text);
 	free(s);

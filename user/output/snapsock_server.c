@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "util/array.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "output/snapsock_wire.h"
 #include "output/snapsock_server.h"
@@ -38,7 +39,53 @@ struct snapsock_server {
 	size_t conns_cap;
 	void *last_frame; /* for a client that connects between passes */
 	size_t last_len;
+	struct snapsock_refusals refusals;
 };
+
+__u64 snapsock_refusals__note(struct snapsock_refusals *r, __u64 now_ms)
+{
+	__u64 n;
+
+	if (r->reported && now_ms - r->last_report_ms < SNAPSOCK_REFUSAL_REPORT_MS) {
+		r->unreported++;
+		return 0;
+	}
+	n = r->unreported + 1;
+	r->reported = true;
+	r->last_report_ms = now_ms;
+	r->unreported = 0;
+	return n;
+}
+
+__u64 snapsock_refusals__due(struct snapsock_refusals *r, __u64 now_ms)
+{
+	__u64 n = r->unreported;
+
+	if (!n || now_ms - r->last_report_ms < SNAPSOCK_REFUSAL_REPORT_MS)
+		return 0;
+	r->last_report_ms = now_ms;
+	r->unreported = 0;
+	return n;
+}
+
+int snapsock_refusals__wait_ms(const struct snapsock_refusals *r, __u64 now_ms)
+{
+	__u64 age = now_ms - r->last_report_ms;
+
+	if (!r->unreported)
+		return -1;
+	return age >= SNAPSOCK_REFUSAL_REPORT_MS ? 0 : (int)(SNAPSOCK_REFUSAL_REPORT_MS - age);
+}
+
+static void report_refused(__u64 n, bool summary)
+{
+	if (!summary && n == 1)
+		p_warn("snapshot socket: %d clients already, refusing one more (further refusals are counted, one line a minute)",
+		       SNAPSOCK_MAX_CLIENTS);
+	else if (n)
+		p_warn("snapshot socket: %d clients already, refused %llu more in the last minute",
+		       SNAPSOCK_MAX_CLIENTS, (unsigned long long)n);
+}
 
 static void conn_close(struct conn *c)
 {
@@ -118,8 +165,8 @@ static void accept_clients(struct snapsock_server *srv)
 		if (fd < 0)
 			return;
 		if (srv->nr_conns >= SNAPSOCK_MAX_CLIENTS) {
-			p_warn("snapshot socket: %d clients already, refusing one more",
-			       SNAPSOCK_MAX_CLIENTS);
+			report_refused(snapsock_refusals__note(&srv->refusals, clock_mono_ms()),
+				       false);
 			close(fd);
 			continue;
 		}
@@ -156,9 +203,12 @@ static void *server_thread(void *arg)
 	struct pollfd fds[2 + SNAPSOCK_MAX_CLIENTS];
 	size_t i, nr;
 	char drain[64];
+	int timeout_ms;
 
 	for (;;) {
 		pthread_mutex_lock(&srv->lock);
+		report_refused(snapsock_refusals__due(&srv->refusals, clock_mono_ms()), true);
+		timeout_ms = snapsock_refusals__wait_ms(&srv->refusals, clock_mono_ms());
 		reap_dead(srv);
 		if (srv->stop) {
 			pthread_mutex_unlock(&srv->lock);
@@ -176,7 +226,8 @@ static void *server_thread(void *arg)
 		}
 		pthread_mutex_unlock(&srv->lock);
 
-		if (poll(fds, 2 + nr, -1) < 0 && errno != EINTR) {
+		/* a pending count of refusals wakes the thread when it is due */
+		if (poll(fds, 2 + nr, timeout_ms) < 0 && errno != EINTR) {
 			p_err("snapshot socket: poll failed: %s; no longer serving clients",
 			      strerror(errno));
 			return NULL;
@@ -255,27 +306,59 @@ static int claim_path(const char *path, const struct sockaddr_un *addr)
 	return 0;
 }
 
-static int make_parent_dir(const char *path)
+/*
+ * Whoever may write to the socket's directory may replace the socket, or
+ * plant a listening one before us for `memobs top` to read. So the directory
+ * is made 0700 when missing, and one that exists must be ours (not a symlink)
+ * and writable by us alone: one owned by another user, or group- or
+ * world-writable (a sticky /tmp included), is refused. The directories above
+ * it are the operator's to choose.
+ */
+static int check_dir(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
 	char *slash;
-	int err;
+	int fd, err;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (!mkdir(dir, 0700) || errno == EEXIST)
-		return 0;
-	err = -errno;
-	p_err("failed to create directory '%s': %s", dir, strerror(errno));
-	return err;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0'; /* "/x.sock": the directory is "/" */
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		p_err("failed to create directory '%s': %s", dir, strerror(errno));
+		return err;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		p_err("failed to open the socket directory '%s': %s", dir,
+		      err == -ELOOP || err == -ENOTDIR ? "not a directory (a symlink?)"
+						       : strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	close(fd);
+	if (st.st_uid != geteuid()) {
+		p_err("refusing the socket directory '%s': owned by uid %u, mode %04o, not by us (uid %u); pick a directory of our own with --socket",
+		      dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+		      (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		p_err("refusing the socket directory '%s': owned by uid %u, mode %04o lets others replace the socket (chmod go-w it, or pick another with --socket)",
+		      dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int listen_on(const char *path, const struct sockaddr_un *addr)
 {
-	mode_t old_mask;
 	int fd, err;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -284,11 +367,17 @@ static int listen_on(const char *path, const struct sockaddr_un *addr)
 		p_err("failed to create a unix socket: %s", strerror(errno));
 		return err;
 	}
-	/* born 0600: no window in which another user could connect */
-	old_mask = umask(0177);
-	err = bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) ? -errno : 0;
-	umask(old_mask);
-	if (!err && chmod(path, 0600))
+	/*
+	 * Born 0600, with nothing done to the path afterwards: Linux gives the
+	 * file bind() creates the mode of the socket's own inode less the umask
+	 * (unix_bind in net/unix/af_unix.c), so fchmod on the fd before bind
+	 * sets it. A chmod(path) after bind would follow whatever sits at path
+	 * by then (a symlink swapped in: another file's mode changed), and
+	 * fchmodat(AT_SYMLINK_NOFOLLOW) is not atomic either; a umask around
+	 * bind would be process-wide, for every thread.
+	 */
+	err = fchmod(fd, 0600) ? -errno : 0;
+	if (!err && bind(fd, (const struct sockaddr *)addr, sizeof(*addr)))
 		err = -errno;
 	if (!err && listen(fd, 16))
 		err = -errno;
@@ -322,7 +411,7 @@ int snapsock_server__open(struct snapsock_server **out, const char *path)
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = make_parent_dir(path);
+	err = check_dir(path);
 	if (!err)
 		err = claim_path(path, &addr);
 	if (err)

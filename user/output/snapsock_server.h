@@ -11,7 +11,9 @@
 #ifndef MEMOBS_SNAPSOCK_SERVER_H
 #define MEMOBS_SNAPSOCK_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 #include "model/snapshot.h"
 #include "output/snapsock.h"
 
@@ -24,6 +26,7 @@ struct pipeline_stats;
 
 /*
  * Creates the socket's directory (0700) when missing and the socket (0600).
+ * An existing directory must be ours and writable by us alone, else -EPERM.
  * A socket file nobody listens on is stale and replaced; one that answers
  * belongs to another daemon: -EADDRINUSE. Errors are reported here.
  */
@@ -34,6 +37,27 @@ int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot 
 size_t snapsock_server__nr_clients(struct snapsock_server *srv);
 /* Disconnects every client and unlinks the socket; NULL-safe. */
 void snapsock_server__close(struct snapsock_server *srv);
+
+/*
+ * Clients refused (SNAPSOCK_MAX_CLIENTS already) are told on stderr without
+ * flooding it: the first at once, then at most one line per
+ * SNAPSOCK_REFUSAL_REPORT_MS with the count since the last line. Pure, for
+ * the unit tests; the server's thread is its only user.
+ */
+#define SNAPSOCK_REFUSAL_REPORT_MS 60000
+
+struct snapsock_refusals {
+	bool reported;	      /* a line was written, at last_report_ms */
+	__u64 last_report_ms; /* CLOCK_MONOTONIC */
+	__u64 unreported;     /* refusals since that line */
+};
+
+/* A refusal at now_ms: how many refusals to report now (this one included), or 0. */
+__u64 snapsock_refusals__note(struct snapsock_refusals *r, __u64 now_ms);
+/* Without a refusal: the count whose line is due at now_ms, or 0. */
+__u64 snapsock_refusals__due(struct snapsock_refusals *r, __u64 now_ms);
+/* Milliseconds until a count is due (a poll timeout); -1: none pending. */
+int snapsock_refusals__wait_ms(const struct snapsock_refusals *r, __u64 now_ms);
 
 /*
  * Without a server: writes a whole frame (or any buffer) to one blocking

@@ -47,7 +47,8 @@ void top_format_cell(const struct top_model *m, const struct top_row *row, enum 
 	case TOP_COL_ANON:
 	case TOP_COL_HEAP_VM:
 	case TOP_COL_MMAP_VM:
-		fmt_size(buf, n, (__u64)v);
+		/* a u64 near UINT64_MAX is a double of 2^64: no (__u64) cast of it */
+		fmt_size_double(buf, n, v);
 		break;
 	case TOP_COL_GROWTH:
 		if (!row->proc)
@@ -66,10 +67,7 @@ void top_format_cell(const struct top_model *m, const struct top_row *row, enum 
 	case TOP_COL_LIMIT:
 		if (row->proc)
 			break;
-		if (isnan(v))
-			snprintf(buf, n, "-");
-		else
-			fmt_size(buf, n, (__u64)v);
+		fmt_size_double(buf, n, v); /* NaN: "-" */
 		break;
 	case TOP_COL_TTL:
 		if (!row->proc)

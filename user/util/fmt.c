@@ -41,6 +41,18 @@ char *fmt_size(char *buf, size_t n, __u64 bytes)
 	return buf;
 }
 
+char *fmt_size_double(char *buf, size_t n, double bytes)
+{
+	if (isnan(bytes)) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	/* a double of 2^64 or more (UINT64_MAX is one) has no __u64: saturate */
+	if (bytes >= 0x1p64)
+		return fmt_size(buf, n, ~0ULL);
+	return fmt_size(buf, n, bytes > 0 ? (__u64)bytes : 0);
+}
+
 char *fmt_rate(char *buf, size_t n, double bytes_per_s)
 {
 	char size[16];
@@ -54,7 +66,7 @@ char *fmt_rate(char *buf, size_t n, double bytes_per_s)
 		snprintf(buf, n, "0/s");
 		return buf;
 	}
-	fmt_size(size, sizeof(size), mag >= 1.8e19 ? ~0ULL : (__u64)llround(mag));
+	fmt_size_double(size, sizeof(size), mag + 0.5);
 	snprintf(buf, n, "%c%s/s", bytes_per_s < 0 ? '-' : '+', size);
 	return buf;
 }
@@ -75,6 +87,11 @@ char *fmt_count(char *buf, size_t n, double count)
 	while ((count >= 999.5 || unit < 0) && unit < 5) {
 		count /= 1000;
 		unit++;
+	}
+	/* past the largest unit: a bound, not 300 digits */
+	if (count >= 999.5) {
+		snprintf(buf, n, ">999E");
+		return buf;
 	}
 	put_scaled(buf, n, count, units[unit]);
 	return buf;

@@ -17,11 +17,24 @@
 #define FMT_SIZE_WIDTH 5
 char *fmt_size(char *buf, size_t n, __u64 bytes);
 
-/* A signed rate in bytes per second: "+1.2M/s", "-340K/s", "0/s"; "-" if not finite. Width <= 8. */
+/*
+ * The same for a size held as a double (an estimate, a figure from a u64 off
+ * the socket): saturates at "16.0E" (no undefined cast past UINT64_MAX),
+ * "0" below 0, "-" for NaN. Width <= 5.
+ */
+char *fmt_size_double(char *buf, size_t n, double bytes);
+
+/*
+ * A signed rate in bytes per second: "+1.2M/s", "-340K/s", "0/s"; "-" if not
+ * finite; saturates at "+16.0E/s". Width <= 8.
+ */
 #define FMT_RATE_WIDTH 8
 char *fmt_rate(char *buf, size_t n, double bytes_per_s);
 
-/* A count (or count per second), decimal suffixes: "0", "999", "1.2k", "45.6M". Width <= 5. */
+/*
+ * A count (or count per second), decimal suffixes: "0", "999", "1.2k",
+ * "45.6M"; ">999E" past the largest unit. Width <= 5.
+ */
 #define FMT_COUNT_WIDTH 5
 char *fmt_count(char *buf, size_t n, double count);
 

@@ -217,15 +217,28 @@ void json_i64(struct json *j, int64_t v)
 	after_member_value(j);
 }
 
+/* Fixed notation below this magnitude (where JavaScript's own switches), exponents from it. */
+#define JSON_FIXED_MAX 1e21
+#define JSON_DECIMALS_MAX 20
+
 void json_double(struct json *j, double v, int decimals)
 {
+	/* fixed: sign, 21 digits, point, 20 decimals; exponent form: at most 24 */
 	char num[64];
 
 	before_value(j);
-	if (!isfinite(v))
+	if (!isfinite(v)) {
 		puts_(j, "null");
-	else {
+	} else if (fabs(v) < JSON_FIXED_MAX) {
+		if (decimals < 0)
+			decimals = 0;
+		else if (decimals > JSON_DECIMALS_MAX)
+			decimals = JSON_DECIMALS_MAX;
 		snprintf(num, sizeof(num), "%.*f", decimals, v);
+		puts_(j, num);
+	} else {
+		/* "%.*f" of 1e300 is 300 digits: "%.17g" is exact and valid JSON ("1e+300") */
+		snprintf(num, sizeof(num), "%.17g", v);
 		puts_(j, num);
 	}
 	after_member_value(j);

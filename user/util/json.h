@@ -38,7 +38,11 @@ void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t len);
 void json_u64(struct json *j, uint64_t v);
 void json_i64(struct json *j, int64_t v);
-/* Non-finite values become null: JSON has no NaN. */
+/*
+ * Non-finite values become null: JSON has no NaN. Fixed notation with
+ * `decimals` (0..20) below 1e21 in magnitude, "%.17g" (1e+300) from there:
+ * every finite double is a valid JSON number that reads back as itself.
+ */
 void json_double(struct json *j, double v, int decimals);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);

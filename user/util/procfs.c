@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -116,14 +117,45 @@ static int copy_line_rest(const char *start, char *out, size_t size)
 	return 0;
 }
 
+/* An absolute path with no "." or ".." component: it stays below what it is joined to. */
+static bool path_stays_below(const char *path)
+{
+	const char *c = path, *end;
+	size_t n;
+
+	if (path[0] != '/')
+		return false;
+	for (; *c; c = end) {
+		while (*c == '/')
+			c++;
+		end = strchrnul(c, '/');
+		n = end - c;
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+	}
+	return true;
+}
+
 int pid_cgroup__parse_v2(const char *text, char *out, size_t size)
 {
 	const char *p = text;
+	int err;
 
 	/* hierarchy id 0 with an empty controller list is the unified hierarchy */
 	while (p && *p) {
-		if (!strncmp(p, "0::", 3))
-			return copy_line_rest(p + 3, out, size);
+		if (!strncmp(p, "0::", 3)) {
+			err = copy_line_rest(p + 3, out, size);
+			/*
+			 * A cgroup outside the reader's cgroup namespace reads
+			 * "/../../x": relative to a root we cannot name, and
+			 * joined to a mount it would climb out of it.
+			 */
+			if (!err && !path_stays_below(out)) {
+				out[0] = '\0';
+				err = -EXDEV;
+			}
+			return err;
+		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;

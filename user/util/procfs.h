@@ -17,7 +17,10 @@ int meminfo__read(const char *proc_root, struct meminfo *out);
 
 /*
  * From /proc/PID/cgroup text, the cgroup v2 path ("0::/path" line) into out.
- * Returns 0, -ENOENT when the process is in no v2 cgroup, -ENAMETOOLONG.
+ * Returns 0, -ENOENT when the process is in no v2 cgroup, -ENAMETOOLONG, or
+ * -EXDEV when the path is not below the reader's cgroup namespace root
+ * ("/../../x", seen from a private cgroup namespace) or holds "." or "..":
+ * it cannot be resolved from here, and joined to a mount it would escape it.
  */
 int pid_cgroup__parse_v2(const char *text, char *out, size_t size);
 /* The same for a v1 hierarchy holding the named controller ("4:memory:/path"). */
