@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import MEMOBS, bpf_objects_alive, bpf_objects_of, require_root, workload
+from conftest import MEMOBS, Cgroup, bpf_objects_alive, bpf_objects_of, require_root, workload
 
 LEAKER = workload("leak_here")
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
@@ -302,6 +302,26 @@ def test_nothing_left_attached_after_exit_or_sigterm():
         assert_released(progs, links, before_events)
     finally:
         stop(leaker)
+
+
+def test_a_cgroup_of_many_processes_is_traced_within_the_bound():
+    """A suspect with 300 processes gets probes for at most 256 of them, said once."""
+    require_root()
+    cg = Cgroup(f"memobs-test-{os.getpid()}-many")
+    try:
+        for _ in range(300):
+            cg.spawn(["sleep", "120"], wait_ready=False)
+        deadline = time.time() + 20
+        while len(cg.pids()) < 300 and time.time() < deadline:
+            time.sleep(0.1)
+        assert len(cg.pids()) == 300
+        _, summary, _, err = run_leaks("--cgroup", cg.rel, "--duration", 2, timeout=180)
+        assert 200 <= summary["pids_traced"] <= 256, summary
+        bound_lines = [l for l in err.splitlines() if "at most 256 per cgroup" in l]
+        assert len(bound_lines) == 1, err
+        assert "not 44 more" in bound_lines[0], bound_lines
+    finally:
+        cg.destroy()
 
 
 def test_bad_input_is_one_line_naming_the_value():
