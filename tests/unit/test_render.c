@@ -285,7 +285,7 @@ static void test_common_fields_exact(void **state)
 		"\"container\":{\"id\":\"0123456789abcdef\",\"runtime\":\"containerd\","
 		"\"pod_uid\":\"u-1\",\"pod\":\"web-0\",\"namespace\":\"prod\",\"name\":\"web\"},"
 		"\"events\":3,\"ringbuf_drops\":0,\"map_full\":0,\"attach_failures\":0,"
-		"\"symbol_cache_evictions\":0}");
+		"\"symbol_cache_evictions\":0,\"symbol_timeouts\":0}");
 	json_free(&j);
 }
 

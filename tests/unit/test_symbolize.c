@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "attribute/symbolize.h"
 
 /* Built with -g (the Makefile's CFLAGS): file:line must come out. */
@@ -308,6 +309,241 @@ static void test_image_from_memory(void **state)
 	free(out[1]);
 }
 
+/* The value of a "Name:\t..." line of /proc/PID/status, as a number (base 16 for Cap*). */
+static unsigned long long status_field(int pid, const char *name, int base)
+{
+	char path[64], line[256];
+	unsigned long long value = ~0ULL;
+	size_t len = strlen(name);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':')
+			value = strtoull(line + len + 1, NULL, base);
+	fclose(f);
+	return value;
+}
+
+static double elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1e3 + (now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* Lines of /proc/PID/<file> containing needle (with a shared mapping's " rw-s "-like perms). */
+static int proc_lines_with(int pid, const char *file, const char *needle)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int count_fds(int pid)
+{
+	char path[64], link[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		if (readlink(path, link, sizeof(link)) > 0)
+			n++;
+	}
+	return n;
+}
+
+/* Issue 14: ELF and DWARF are parsed in a helper without capabilities. */
+static void test_helper_has_no_capabilities(void **state)
+{
+	void *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct symbolizer *s = symbolizer__new();
+	int pid;
+
+	(void)state;
+	assert_true(shared != MAP_FAILED);
+	assert_non_null(s);
+	pid = symbolizer__worker_pid(s);
+	assert_true(pid > 0 && pid != getpid());
+	print_message("  helper %d: CapEff %llx CapPrm %llx CapInh %llx NoNewPrivs %llu\n", pid,
+		      status_field(pid, "CapEff", 16), status_field(pid, "CapPrm", 16),
+		      status_field(pid, "CapInh", 16), status_field(pid, "NoNewPrivs", 10));
+	assert_int_equal(status_field(pid, "CapEff", 16), 0);
+	assert_int_equal(status_field(pid, "CapPrm", 16), 0);
+	assert_int_equal(status_field(pid, "CapInh", 16), 0);
+	assert_int_equal(status_field(pid, "CapAmb", 16), 0);
+	assert_int_equal(status_field(pid, "NoNewPrivs", 10), 1);
+	/* nothing of memobs's but its socket and /dev/null; no shared mapping of ours */
+	assert_true(proc_lines_with(getpid(), "maps", "s 00000000 00:") >= 1);
+	assert_int_equal(proc_lines_with(pid, "maps", "s 00000000 00:"), 0);
+	assert_int_equal(count_fds(pid), 4);
+	assert_int_equal(proc_lines_with(pid, "limits", "Max address space         unlimited"), 0);
+	/* and it still resolves */
+	free(resolve_one(s, (__u64)(uintptr_t)&leaf_function, false));
+	symbolizer__free(s);
+	/* reaped by free: no zombie left */
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	munmap(shared, 4096);
+}
+
+/* A helper that hangs costs the deadline once, then is killed, reaped and replaced. */
+static void test_hung_helper_meets_the_deadline(void **state)
+{
+	struct symbolizer_opts hang = { .deadline_ms = 250, .test_hang_ms = 10000 };
+	struct symbolizer *s = symbolizer__new_opts(&hang);
+	__u64 addr = (__u64)(uintptr_t)&leaf_function;
+	struct symbolizer_stats st;
+	struct timespec t0;
+	char expect[64], *out;
+	int pid, pid2;
+	double ms;
+
+	(void)state;
+	assert_non_null(s);
+	pid = symbolizer__worker_pid(s);
+	assert_true(pid > 0);
+	snprintf(expect, sizeof(expect), "0x%llx (test_symbolize)", (unsigned long long)addr);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = resolve_one(s, addr, false);
+	ms = elapsed_ms(&t0);
+	print_message("  answered in %.0f ms\n", ms);
+	assert_string_equal(out, expect);
+	free(out);
+	assert_true(ms >= 240 && ms < 250 + 750);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.worker_restarts, 1);
+	assert_int_equal(st.files, 0);
+	/* killed and reaped at once */
+	assert_int_equal(symbolizer__worker_pid(s), 0);
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	/* within the backoff: no helper, no wait */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = resolve_one(s, addr, false);
+	assert_string_equal(out, expect);
+	free(out);
+	assert_true(elapsed_ms(&t0) < 100);
+	/* after it, a fresh helper; the file that hung it is not read again */
+	usleep(1100 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = resolve_one(s, addr, false);
+	assert_string_equal(out, expect);
+	free(out);
+	assert_true(elapsed_ms(&t0) < 200);
+	pid2 = symbolizer__worker_pid(s);
+	assert_true(pid2 > 0 && pid2 != pid);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.worker_restarts, 1);
+	symbolizer__free(s);
+}
+
+/* The helper killed between requests: the next request gets a fresh one. */
+static void test_killed_helper_is_replaced(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	__u64 addr = (__u64)(uintptr_t)&leaf_function;
+	struct symbolizer_stats st;
+	char *out;
+	int pid, pid2;
+
+	(void)state;
+	assert_non_null(s);
+	out = resolve_one(s, addr, false);
+	assert_true(strncmp(out, "leaf_function+0x0 (test_symbolize)", 34) == 0);
+	free(out);
+	pid = symbolizer__worker_pid(s);
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	usleep(1100 * 1000); /* past the backoff of the first start */
+	out = resolve_one(s, addr, false);
+	assert_true(strncmp(out, "leaf_function+0x0 (test_symbolize)", 34) == 0);
+	free(out);
+	pid2 = symbolizer__worker_pid(s);
+	assert_true(pid2 > 0 && pid2 != pid);
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1); /* the dead one was reaped */
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.worker_restarts, 1);
+	assert_int_equal(st.timeouts, 0);
+	assert_int_equal(st.files, 1); /* read again by the fresh helper */
+
+	/* killed again and asked at once: an answer, no crash, and no SIGPIPE */
+	assert_int_equal(kill(pid2, SIGKILL), 0);
+	usleep(50 * 1000);
+	out = resolve_one(s, addr, false);
+	assert_non_null(strstr(out, "(test_symbolize)"));
+	free(out);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.worker_restarts, 2);
+	symbolizer__free(s);
+}
+
+/* The in-process path (tests, fuzzing) reads the same way. */
+static void test_in_process(void **state)
+{
+	struct symbolizer_opts in_process = { .in_process = true };
+	struct symbolizer *s = symbolizer__new_opts(&in_process);
+	char *out;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(symbolizer__worker_pid(s), 0);
+	out = resolve_one(s, (__u64)(uintptr_t)&leaf_function, false);
+	assert_true(strncmp(out, "leaf_function+0x0 (test_symbolize)", 34) == 0);
+	free(out);
+	out = resolve_one(s, (__u64)(uintptr_t)zlib_function(), false);
+	assert_true(strncmp(out, "zlibVersion+0x0", 15) == 0);
+	free(out);
+	symbolizer__free(s);
+}
+
+/* Parent-side cost of one request: cold (the file read and parsed) and warm. */
+static void test_request_cost(void **state)
+{
+	struct symbolizer_opts in_process = { .in_process = true };
+	const struct symbolizer_opts *modes[2] = { NULL, &in_process };
+	__u64 addr = (__u64)(uintptr_t)zlib_function();
+	struct timespec t0;
+	double cold, warm;
+	char *out;
+	int m, i;
+
+	(void)state;
+	for (m = 0; m < 2; m++) {
+		struct symbolizer *s = symbolizer__new_opts(modes[m]);
+
+		assert_non_null(s);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		free(resolve_one(s, addr, false));
+		cold = elapsed_ms(&t0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < 1000; i++) {
+			assert_int_equal(symbolizer__resolve_one(s, getpid(), addr + (i & 15),
+								 false, &out),
+					 0);
+			free(out);
+		}
+		warm = elapsed_ms(&t0) / 1000;
+		print_message("  %s: cold %.3f ms, warm %.1f us per request\n",
+			      m ? "in process" : "helper", cold, warm * 1000);
+		symbolizer__free(s);
+	}
+}
+
 /*
  * MEMOBS_TEST_SYMBOLIZE="pid addr [addr...]" (tests/e2e/test_symbolize_container.py,
  * as root): resolves addresses of another process, one line each, exact IPs.
@@ -346,6 +582,11 @@ int main(void)
 		cmocka_unit_test(test_cache_is_bounded),
 		cmocka_unit_test(test_pids_are_bounded),
 		cmocka_unit_test(test_image_from_memory),
+		cmocka_unit_test(test_helper_has_no_capabilities),
+		cmocka_unit_test(test_hung_helper_meets_the_deadline),
+		cmocka_unit_test(test_killed_helper_is_replaced),
+		cmocka_unit_test(test_in_process),
+		cmocka_unit_test(test_request_cost),
 	};
 	const char *spec = getenv("MEMOBS_TEST_SYMBOLIZE");
 

@@ -25,6 +25,13 @@
 
 /* ---- the ring buffer ---- */
 
+/*
+ * Records handled per attr__poll() at most: ~50 ms of work at ~1 us each, so
+ * that a pass is never late by more than that however fast samples come.
+ */
+#define DRAIN_BUDGET 65536
+#define DRAIN_BUDGET_SPENT (-EAGAIN) /* the callback's stop; not an error */
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct attr *a = ctx;
@@ -58,7 +65,29 @@ static int handle_record(void *ctx, void *data, size_t size)
 
 		u64map_put(&a->pending_exec, rec->pid, EXEC_RESCANS);
 	}
-	return 0; /* never stop the drain */
+	/*
+	 * A producer faster than this consumer would keep one drain going forever
+	 * (libbpf's loop runs until the ring is empty) and starve the pass: stop
+	 * after a budget. libbpf has consumed this record already; the rest waits
+	 * for the next poll, and what overflows meanwhile is counted as drops.
+	 */
+	if (++a->drained_this_poll >= DRAIN_BUDGET)
+		return DRAIN_BUDGET_SPENT;
+	return 0;
+}
+
+/* The ring's return, with the budget's stop as the success it is. */
+static int drain_result(struct attr *a, int n)
+{
+	if (n == DRAIN_BUDGET_SPENT)
+		return (int)a->drained_this_poll;
+	return n;
+}
+
+void attr_drain_some(struct attr *a)
+{
+	a->drained_this_poll = 0;
+	ring_buffer__consume(a->rb);
 }
 
 static void tick(struct attr *a)
@@ -73,16 +102,19 @@ int attr__poll(struct attr *a, int timeout_ms)
 {
 	int drained = 0, n;
 
+	a->drained_this_poll = 0;
 	if (clock_mono_ms() - a->last_tick_ms >= TICK_MS) {
 		/* records below the wake-up mark wake nobody: the tick drains them,
 		 * before it reaps the processes that exited */
-		drained = ring_buffer__consume(a->rb);
+		drained = drain_result(a, ring_buffer__consume(a->rb));
 		if (drained < 0)
 			return drained;
 		tick(a);
 	}
-	n = ring_buffer__poll(a->rb, timeout_ms);
-	return n < 0 ? n : drained + n;
+	if (a->drained_this_poll >= DRAIN_BUDGET)
+		return drained; /* the budget is spent: the pass comes first */
+	n = drain_result(a, ring_buffer__poll(a->rb, timeout_ms));
+	return n < 0 ? n : (int)a->drained_this_poll;
 }
 
 /* ---- open / close ---- */
@@ -319,5 +351,8 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 
 		symbolizer__stats(a->sym, &ss);
 		out->symbol_cache_evictions = ss.evictions;
+		/* a timeout costs a restart too: the larger counts the helpers lost */
+		out->symbol_timeouts = ss.timeouts > ss.worker_restarts ? ss.timeouts
+									: ss.worker_restarts;
 	}
 }

@@ -74,6 +74,7 @@ struct attr_stats {
 	__u64 pids_traced;	      /* processes with pid-filtered links now */
 	__u64 probes_at_entry;	      /* functions probed at the entry (no emulated site found) */
 	__u64 symbol_cache_evictions; /* ELF files dropped by the symbolizer's bounds */
+	__u64 symbol_timeouts;	      /* lookups past the deadline, or a helper lost */
 	bool session;		      /* uprobe sessions in use */
 };
 

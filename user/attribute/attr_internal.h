@@ -93,6 +93,7 @@ struct attr {
 	__u64 attach_failures, probes_at_entry;
 	bool warned_scan; /* a scan failed for want of fds or memory: said once */
 	__u64 last_tick_ms;
+	__u32 drained_this_poll; /* records handled since attr__poll() began (the drain budget) */
 };
 
 /* attr_probes.c */
@@ -122,5 +123,8 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 /* Resolves the stacks of new mm sites while their processes live. */
 void attr_resolve_mm_stacks(struct attr *a);
 void attr_sites_free(struct attr *a);
+
+/* Drains what the ring holds now, within the per-poll budget (attr.c). */
+void attr_drain_some(struct attr *a);
 
 #endif /* MEMOBS_ATTR_INTERNAL_H */

@@ -131,7 +131,7 @@ int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, stru
 	size_t i;
 	int err;
 
-	ring_buffer__consume(a->rb);
+	attr_drain_some(a);
 	if ((err = alloc_sites__top(a->samples, f, n, &top, nr)))
 		return err;
 	sites = calloc(*nr ? *nr : 1, sizeof(*sites));
@@ -155,7 +155,7 @@ __u64 attr__cgroup_outstanding_bytes(struct attr *a, __u64 cgroup_id)
 {
 	struct alloc_filter f = { .cgroup_id = cgroup_id };
 
-	ring_buffer__consume(a->rb);
+	attr_drain_some(a);
 	return (__u64)(alloc_sites__outstanding_bytes(a->samples, &f) + 0.5);
 }
 

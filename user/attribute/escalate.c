@@ -243,4 +243,5 @@ void escalator__add_stats(struct escalator *e, struct pipeline_stats *st)
 			as.bpf[MEMOBS_ATTR_STAT_INFLIGHT_FULL] + as.bpf[MEMOBS_ATTR_STAT_MM_FULL];
 	st->attach_failures += as.attach_failures;
 	st->symbol_cache_evictions += as.symbol_cache_evictions;
+	st->symbol_timeouts += as.symbol_timeouts;
 }

@@ -1,44 +1,36 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
-#include <elfutils/libdwelf.h>
-#include <elfutils/libdwfl.h>
 #include "attribute/alloc_libs.h"
 #include "attribute/symbolize.h"
+#include "attribute/symbolize_elf.h"
+#include "attribute/symbolize_worker.h"
 #include "util/array.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/observed_file.h"
 #include "util/procfs.h"
 #include "util/u64map.h"
 
-#define BUILD_ID_MAX 64
-#define LOADS_MAX 16
 /* (dev, ino) -> file entries kept; past it, the failures are forgotten first */
 #define ALIASES_MAX 4096
+/* the first helper's start: fork and its drops, on a loaded node */
+#define START_DEADLINE_MS 2000
 
-/* One ELF file, copied into memory once, shared by every mapping of it (by build-id). */
+/*
+ * One ELF file, read and parsed once where the parsing runs (the helper, or
+ * symbolize_elf in memobs), shared by every mapping of it (by build-id).
+ */
 struct sym_file {
-	__u8 build_id[BUILD_ID_MAX];
-	size_t build_id_len; /* 0: none; then shared by device and inode only */
-	void *image;	     /* the file's bytes: libelf reads them, nothing is mapped */
-	size_t image_len;
-	Elf *elf; /* built on image, until libdwfl's find_elf takes it */
-	Dwfl *dwfl;
-	Dwfl_Module *mod;
-	GElf_Addr bias; /* Dwfl address = ELF vaddr + bias */
-	struct {
-		__u64 offset, vaddr, filesz;
-	} loads[LOADS_MAX];
-	int nr_loads;
-	__u64 last_use; /* symbolizer tick of the last lookup: LRU */
+	__u32 id;	  /* sym_elf's, in the helper or in memobs */
+	size_t image_len; /* its copy's bytes */
+	__u64 last_use;	  /* symbolizer tick of the last lookup: LRU */
 };
 
 /* A (device, inode) as some maps line shows it, to the file behind it. */
@@ -76,56 +68,19 @@ struct symbolizer {
 	size_t nr_procs;
 	__u64 tick;
 	__u64 evictions;
-};
-
-/* libdwfl gets the Elf built on our copy: it never opens, nor maps, a file. */
-static int find_elf_in_memory(Dwfl_Module *mod, void **userdata, const char *modname,
-			      Dwarf_Addr base, char **file_name, Elf **elfp)
-{
-	struct sym_file *f = *userdata;
-
-	(void)mod;
-	(void)modname;
-	(void)base;
-	(void)file_name;
-	if (f && f->elf) {
-		*elfp = f->elf; /* libdwfl owns it now (elf_end at dwfl_end) */
-		f->elf = NULL;
-	}
-	return -1;
-}
-
-/*
- * No separate debug file: its name (.gnu_debuglink, the directory of a
- * path under the process's control) would be opened, blocking, and mapped.
- */
-static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-			     Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-			     GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-	(void)mod;
-	(void)userdata;
-	(void)modname;
-	(void)base;
-	(void)file_name;
-	(void)debuglink_file;
-	(void)debuglink_crc;
-	(void)debuginfo_file_name;
-	return -1;
-}
-
-static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = find_elf_in_memory,
-	.find_debuginfo = find_no_debuginfo,
+	struct sym_elf *elf;	   /* in_process: the parsing, here */
+	struct sym_worker *worker; /* else: the helper process */
+	__u64 worker_gen;	   /* sym_worker__generation() the files belong to */
 };
 
 struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct sym_worker_opts worker_opts = {};
+	int err;
 
 	if (!s)
 		return NULL;
-	elf_version(EV_CURRENT);
 	u64map_init(&s->procs);
 	if (opts)
 		s->opts = *opts;
@@ -135,6 +90,23 @@ struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts)
 		s->opts.max_files = SYMBOLIZER_MAX_FILES;
 	if (!s->opts.max_pids)
 		s->opts.max_pids = SYMBOLIZER_MAX_PIDS;
+	if (!s->opts.deadline_ms)
+		s->opts.deadline_ms = SYMBOLIZER_DEADLINE_MS;
+	if (s->opts.in_process) {
+		s->elf = sym_elf__new();
+	} else {
+		worker_opts.budget_bytes = s->opts.budget_bytes;
+		worker_opts.test_hang_ms = s->opts.test_hang_ms;
+		s->worker = sym_worker__new(&worker_opts,
+					    clock_mono_ns() + START_DEADLINE_MS * 1000000ULL);
+		s->worker_gen = sym_worker__generation(s->worker);
+	}
+	if (!s->elf && !s->worker) {
+		err = errno;
+		free(s);
+		errno = err;
+		return NULL;
+	}
 	return s;
 }
 
@@ -145,6 +117,8 @@ struct symbolizer *symbolizer__new(void)
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
+	struct sym_worker_stats ws;
+
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return;
@@ -152,16 +126,14 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->image_bytes = s->image_bytes;
 	out->evictions = s->evictions;
 	out->pids = s->nr_procs;
+	sym_worker__stats(s->worker, &ws);
+	out->timeouts = ws.timeouts;
+	out->worker_restarts = ws.restarts;
 }
 
-static void file_free(struct sym_file *f)
+int symbolizer__worker_pid(const struct symbolizer *s)
 {
-	if (!f)
-		return;
-	dwfl_end(f->dwfl);
-	elf_end(f->elf); /* not handed to libdwfl */
-	free(f->image);
-	free(f);
+	return s ? sym_worker__pid(s->worker) : 0;
 }
 
 /* Every reference to f goes: mappings look it up again on their next use. */
@@ -187,7 +159,21 @@ static void file_remove(struct symbolizer *s, size_t index)
 	s->nr_aliases = k;
 	s->image_bytes -= f->image_len;
 	s->files[index] = s->files[--s->nr_files];
-	file_free(f);
+	if (s->elf)
+		sym_elf__drop(s->elf, f->id);
+	else if (s->worker_gen == sym_worker__generation(s->worker))
+		sym_worker__drop(s->worker, f->id); /* a lost helper's ids name nothing */
+	free(f);
+}
+
+/* The helper that parsed the files is gone: so are they. */
+static void sync_worker(struct symbolizer *s)
+{
+	if (!s->worker || s->worker_gen == sym_worker__generation(s->worker))
+		return;
+	while (s->nr_files)
+		file_remove(s, s->nr_files - 1);
+	s->worker_gen = sym_worker__generation(s->worker);
 }
 
 /* Least recently used first, until a file of len bytes fits. */
@@ -273,9 +259,11 @@ void symbolizer__free(struct symbolizer *s)
 		proc_free((struct sym_proc *)(uintptr_t)value);
 	u64map_free(&s->procs);
 	for (i = 0; i < s->nr_files; i++)
-		file_free(s->files[i]);
+		free(s->files[i]);
 	free(s->files);
 	free(s->aliases);
+	sym_worker__free(s->worker);
+	sym_elf__free(s->elf);
 	free(s);
 }
 
@@ -425,147 +413,39 @@ static int open_mapped_file(int pid, const struct sym_mapping *m, struct observe
 	return observed_file__open(&opts, file);
 }
 
-static size_t read_build_id(Elf *elf, __u8 *build_id)
-{
-	const void *bits;
-	ssize_t len = dwelf_elf_gnu_build_id(elf, &bits);
-
-	if (len > 0 && len <= BUILD_ID_MAX)
-		memcpy(build_id, bits, (size_t)len);
-	else
-		len = 0;
-	return (size_t)len;
-}
-
-/*
- * libdw opens the files .gnu_debuglink and .gnu_debugaltlink name (blocking,
- * then mapped) when it finds those sections: in our copy, they get another name.
- */
-static void hide_debug_links(Elf *elf)
-{
-	static const char *const hidden[] = { ".gnu_debuglink", ".gnu_debugaltlink" };
-	Elf_Scn *scn = NULL;
-	GElf_Shdr shdr;
-	size_t shstrndx, i;
-	char *name;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &shdr))
-			continue;
-		name = (char *)elf_strptr(elf, shstrndx, shdr.sh_name);
-		if (!name)
-			continue;
-		for (i = 0; i < ARRAY_SIZE(hidden); i++)
-			if (!strcmp(name, hidden[i]))
-				name[1] = 'X'; /* ".Xnu_debuglink": unknown to libdw */
-	}
-}
-
-static void read_loads(struct sym_file *f)
-{
-	GElf_Phdr phdr;
-	size_t nr_phdrs, i;
-	Elf *elf = dwfl_module_getelf(f->mod, &f->bias);
-
-	if (!elf || elf_getphdrnum(elf, &nr_phdrs))
-		return;
-	for (i = 0; i < nr_phdrs && f->nr_loads < LOADS_MAX; i++) {
-		if (!gelf_getphdr(elf, (int)i, &phdr) || phdr.p_type != PT_LOAD)
-			continue;
-		f->loads[f->nr_loads].offset = phdr.p_offset;
-		f->loads[f->nr_loads].vaddr = phdr.p_vaddr;
-		f->loads[f->nr_loads].filesz = phdr.p_filesz;
-		f->nr_loads++;
-	}
-}
-
-/* The address range libdwfl places the module at: its own vaddrs (bias 0). */
-static int module_range(Elf *elf, __u64 *low, __u64 *high)
-{
-	GElf_Phdr phdr;
-	size_t nr_phdrs, i;
-	bool first = true;
-
-	if (elf_getphdrnum(elf, &nr_phdrs))
-		return -ENOEXEC;
-	for (i = 0; i < nr_phdrs; i++) {
-		if (!gelf_getphdr(elf, (int)i, &phdr) || phdr.p_type != PT_LOAD)
-			continue;
-		if (phdr.p_vaddr + phdr.p_memsz < phdr.p_vaddr)
-			return -ENOEXEC;
-		if (first) {
-			/* as libdwfl computes the module's first address */
-			*low = phdr.p_vaddr & -phdr.p_align;
-			*high = phdr.p_vaddr + phdr.p_memsz;
-			first = false;
-		} else if (phdr.p_vaddr + phdr.p_memsz > *high) {
-			*high = phdr.p_vaddr + phdr.p_memsz;
-		}
-	}
-	return first || *high <= *low ? -ENOEXEC : 0;
-}
-
-static struct sym_file *file_by_build_id(struct symbolizer *s, const __u8 *id, size_t len)
+static struct sym_file *file_by_id(struct symbolizer *s, __u32 id)
 {
 	size_t i;
 
-	for (i = 0; len && i < s->nr_files; i++)
-		if (s->files[i]->build_id_len == len && !memcmp(s->files[i]->build_id, id, len))
+	for (i = 0; i < s->nr_files; i++)
+		if (s->files[i]->id == id)
 			return s->files[i];
 	return NULL;
 }
 
-/* Takes image and elf. */
-static struct sym_file *file_new(struct symbolizer *s, void *image, size_t len, Elf *elf,
-				 const char *module, const __u8 *id, size_t id_len)
+/* The parsed image id of len bytes (existed: one held already): its entry. */
+static struct sym_file *file_add(struct symbolizer *s, __u32 id, bool existed, size_t len)
 {
-	struct sym_file *f = calloc(1, sizeof(*f));
-	__u64 low = 0, high = 0;
-	void **userdata;
+	struct sym_file *f = existed ? file_by_id(s, id) : NULL;
 
-	if (!f || module_range(elf, &low, &high)) {
-		elf_end(elf);
-		free(image);
+	if (f)
+		return f;
+	make_room(s, len);
+	f = calloc(1, sizeof(*f));
+	if (!f || ARRAY_GROW(s->files, s->cap_files, s->nr_files + 1)) {
 		free(f);
+		if (s->elf)
+			sym_elf__drop(s->elf, id);
+		else
+			sym_worker__drop(s->worker, id);
 		return NULL;
 	}
-	f->image = image;
+	f->id = id;
 	f->image_len = len;
-	f->elf = elf;
-	memcpy(f->build_id, id, id_len);
-	f->build_id_len = id_len;
-	make_room(s, len);
-	if (ARRAY_GROW(s->files, s->cap_files, s->nr_files + 1))
-		goto err;
-	f->dwfl = dwfl_begin(&dwfl_callbacks);
-	if (!f->dwfl)
-		goto err;
-	dwfl_report_begin(f->dwfl);
-	/* placed at its own p_vaddr: Dwfl addresses are the ELF's vaddrs */
-	f->mod = dwfl_report_module(f->dwfl, module, low, high);
-	if (f->mod) {
-		dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
-		*userdata = f;
-	}
-	dwfl_report_end(f->dwfl, NULL, NULL);
-	if (!f->mod) {
-		p_debug("cannot read '%s' for symbols: %s", module, dwfl_errmsg(-1));
-		goto err;
-	}
-	read_loads(f);
-	if (!f->nr_loads) {
-		p_debug("cannot read '%s' for symbols: %s", module, dwfl_errmsg(-1));
-		goto err;
-	}
 	f->last_use = s->tick;
 	s->image_bytes += len;
 	s->files[s->nr_files++] = f;
 	return f;
-err:
-	file_free(f);
-	return NULL;
 }
 
 static struct sym_alias *find_alias(struct symbolizer *s, __u64 dev, __u64 ino)
@@ -596,116 +476,116 @@ static void add_alias(struct symbolizer *s, __u64 dev, __u64 ino, struct sym_fil
 	s->aliases[s->nr_aliases++] = (struct sym_alias){ .dev = dev, .ino = ino, .file = f };
 }
 
-/* Takes image; NULL when it is no ELF libdwfl can read. */
-static struct sym_file *load_image(struct symbolizer *s, void *image, size_t len,
-				   const char *module)
+/* The helper timed out or died on this request: the file is not tried again. */
+static bool worker_lost_on(int err)
 {
-	__u8 build_id[BUILD_ID_MAX];
-	struct sym_file *f;
-	size_t id_len;
-	Elf *elf;
-
-	elf = len ? elf_memory(image, len) : NULL;
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		elf_end(elf);
-		free(image);
-		return NULL;
-	}
-	hide_debug_links(elf);
-	id_len = read_build_id(elf, build_id);
-	f = file_by_build_id(s, build_id, id_len);
-	if (f) {
-		elf_end(elf);
-		free(image);
-		return f;
-	}
-	return file_new(s, image, len, elf, module, build_id, id_len);
+	return err == -ETIMEDOUT || err == -EPIPE;
 }
 
-static struct sym_file *load_file(struct symbolizer *s, int pid, struct sym_mapping *m)
+/* Reads and parses the file; -EAGAIN: no helper now, try again later. */
+static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64 deadline_ns,
+		     struct sym_file **out)
 {
 	struct observed_file file;
 	struct sym_alias *alias;
-	struct sym_file *f;
-	size_t len;
-	__u64 cap;
+	bool existed = false;
+	size_t len = 0;
 	void *image;
+	__u32 id = 0;
+	__u64 cap;
 	int err;
 
+	*out = NULL;
 	alias = find_alias(s, m->dev, m->ino);
-	if (alias)
-		return alias->file;
+	if (alias) {
+		*out = alias->file;
+		return 0;
+	}
 	err = open_mapped_file(pid, m, &file);
 	if (err) {
 		p_debug("pid %d: not reading '%s' for symbols: %s", pid, m->path, strerror(-err));
-		return NULL; /* not cached as missing: another pid may reach it */
+		return 0; /* not cached as missing: another pid may reach it */
 	}
 	cap = s->opts.budget_bytes < OBSERVED_FILE_MAX_BYTES ? s->opts.budget_bytes
 							     : OBSERVED_FILE_MAX_BYTES;
-	err = observed_file__read_all(&file, cap, &image, &len);
+	if (file.size > cap) {
+		err = -EFBIG;
+	} else if (s->elf) {
+		err = observed_file__read_all(&file, cap, &image, &len);
+		if (!err)
+			err = sym_elf__load(s->elf, image, len, m->module, &id, &existed);
+	} else {
+		err = sym_worker__load(s->worker, file.fd, cap, m->module, deadline_ns, &id,
+				       &existed, &len);
+	}
 	observed_file__close(&file);
+	if (err == -EAGAIN)
+		return err;
+	sync_worker(s);
 	if (err) {
 		p_debug("pid %d: not reading '%s' for symbols: %s", pid, m->path, strerror(-err));
 		add_alias(s, m->dev, m->ino, NULL);
-		return NULL;
+		return 0;
 	}
-	f = load_image(s, image, len, m->module);
-	add_alias(s, m->dev, m->ino, f);
-	return f;
+	*out = file_add(s, id, existed, len);
+	add_alias(s, m->dev, m->ino, *out);
+	return 0;
 }
 
-/* The ELF vaddr of a file offset, through the PT_LOAD holding it. */
-static bool offset_to_vaddr(const struct sym_file *f, __u64 offset, __u64 *vaddr)
+static int format_result(__u64 addr, const char *module, const char *name, __u64 sym_off,
+			 const char *src, int line, char **out)
 {
-	int i;
+	int n;
 
-	for (i = 0; i < f->nr_loads; i++) {
-		if (offset >= f->loads[i].offset &&
-		    offset < f->loads[i].offset + f->loads[i].filesz) {
-			*vaddr = offset - f->loads[i].offset + f->loads[i].vaddr;
-			return true;
+	if (!name)
+		n = asprintf(out, "0x%llx (%s)", (unsigned long long)addr, module);
+	else if (!src || line <= 0)
+		n = asprintf(out, "%s+0x%llx (%s)", name, (unsigned long long)sym_off, module);
+	else
+		n = asprintf(out, "%s+0x%llx (%s) %s:%d", name, (unsigned long long)sym_off, module,
+			     src, line);
+	return n < 0 ? -ENOMEM : 0;
+}
+
+static int format_frame(struct symbolizer *s, struct sym_mapping *m, __u64 addr,
+			bool is_return_addr, __u64 deadline_ns, char **out)
+{
+	struct sym_file *f = m->file;
+	__u64 offset = addr - m->start + m->offset, sym_off = 0;
+	struct sym_elf_frame frame;
+	char *name = NULL, *src = NULL;
+	int line = 0, err = 0;
+
+	if (f && s->elf) {
+		if (!sym_elf__lookup(s->elf, f->id, offset, is_return_addr, &frame))
+			return format_result(addr, m->module, frame.name, frame.sym_off, frame.src,
+					     frame.line, out);
+	} else if (f) {
+		err = sym_worker__lookup(s->worker, f->id, offset, is_return_addr, deadline_ns,
+					 &name, &sym_off, &src, &line);
+		if (worker_lost_on(err)) {
+			sync_worker(s);
+			add_alias(s, m->dev, m->ino, NULL);
+			m->loaded = true; /* m->file is NULL now */
 		}
 	}
-	return false;
-}
-
-static int format_frame(struct sym_file *f, const struct sym_mapping *m, __u64 addr,
-			bool is_return_addr, char **out)
-{
-	const char *name = NULL, *src = NULL, *base;
-	GElf_Off sym_off = 0;
-	GElf_Sym sym;
-	Dwfl_Line *line;
-	__u64 vaddr, dwfl_addr, lookup;
-	int lineno = 0, n;
-
-	if (f && offset_to_vaddr(f, addr - m->start + m->offset, &vaddr)) {
-		dwfl_addr = vaddr + f->bias;
-		/* a return address follows its call: look the call up */
-		lookup = is_return_addr && dwfl_addr ? dwfl_addr - 1 : dwfl_addr;
-		name = dwfl_module_addrinfo(f->mod, lookup, &sym_off, &sym, NULL, NULL, NULL);
-		sym_off += dwfl_addr - lookup;
-		line = dwfl_module_getsrc(f->mod, lookup);
-		if (line)
-			src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-	}
-	if (!name)
-		n = asprintf(out, "0x%llx (%s)", (unsigned long long)addr, m->module);
-	else if (!src || lineno <= 0)
-		n = asprintf(out, "%s+0x%llx (%s)", name, (unsigned long long)sym_off, m->module);
-	else {
-		base = strrchr(src, '/');
-		n = asprintf(out, "%s+0x%llx (%s) %s:%d", name, (unsigned long long)sym_off,
-			     m->module, base ? base + 1 : src, lineno);
-	}
-	return n < 0 ? -ENOMEM : 0;
+	err = format_result(addr, m->module, name, sym_off, src, line, out);
+	free(name);
+	free(src);
+	return err;
 }
 
 static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool is_return_addr,
 		      bool *reread, char **out)
 {
-	struct sym_mapping *m = find_mapping(p, addr);
+	__u64 deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+	struct sym_mapping *m;
 
+	if (s->worker) {
+		sym_worker__ensure(s->worker, deadline_ns); /* -EAGAIN: no helper for now */
+		sync_worker(s);
+	}
+	m = find_mapping(p, addr);
 	/* dlopen()ed since the maps were read: read them once more per call */
 	if (!m && !*reread && proc_pid_start_time(p->pid) == p->start_time) {
 		*reread = true;
@@ -716,13 +596,11 @@ static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool
 		*out = strdup("[unknown]");
 		return *out ? 0 : -ENOMEM;
 	}
-	if (!m->loaded) {
-		m->file = load_file(s, p->pid, m);
+	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file))
 		m->loaded = true;
-	}
 	if (m->file)
 		m->file->last_use = ++s->tick;
-	return format_frame(m->file, m, addr, is_return_addr, out);
+	return format_frame(s, m, addr, is_return_addr, deadline_ns, out);
 }
 
 int symbolizer__resolve_one(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
@@ -767,26 +645,31 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *addrs, size_
 int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets, size_t n,
 			      char **out)
 {
-	struct sym_mapping m = { .start = 0, .end = len, .module = "image" };
-	struct symbolizer *s = symbolizer__new();
-	struct sym_file *f;
+	struct sym_elf *elf = sym_elf__new();
+	struct sym_elf_frame frame;
+	bool loaded = false, existed;
 	size_t i, j;
+	__u32 id = 0;
 	int err = 0;
 
 	for (i = 0; i < n; i++)
 		out[i] = NULL;
-	if (!s) {
+	if (!elf) {
 		free(image);
 		return -ENOMEM;
 	}
-	f = load_image(s, image, len, m.module);
-	for (i = 0; i < n && !err; i++)
-		err = format_frame(f, &m, file_offsets[i], false, &out[i]);
+	loaded = !sym_elf__load(elf, image, len, "image", &id, &existed);
+	for (i = 0; i < n && !err; i++) {
+		if (!loaded || sym_elf__lookup(elf, id, file_offsets[i], false, &frame))
+			memset(&frame, 0, sizeof(frame));
+		err = format_result(file_offsets[i], "image", frame.name, frame.sym_off, frame.src,
+				    frame.line, &out[i]);
+	}
 	if (err)
 		for (j = 0; j < n; j++) {
 			free(out[j]);
 			out[j] = NULL;
 		}
-	symbolizer__free(s);
+	sym_elf__free(elf);
 	return err;
 }

@@ -15,6 +15,17 @@
  * and shared by every process and path mapping it (the DWARF of libc is read
  * once for all containers).
  *
+ * The parsing runs in a helper process (symbolize_worker.h) with no
+ * capabilities, its address space and CPU time limited: memobs opens each
+ * file and passes the descriptor; libelf and libdwfl read the helper's copy
+ * (symbolize_elf.h), so a parser bug costs the helper, not the daemon. Each
+ * address waits opts.deadline_ms at most: past it, or when the helper dies,
+ * the helper is killed and reaped, the address comes out as "0xaddr (module)",
+ * the file it was reading is not tried again, and the next request starts a
+ * fresh helper (at most one start per second; until then, "0xaddr (module)"
+ * without waiting). Both are counted (symbolizer_stats.timeouts,
+ * worker_restarts). opts.in_process parses in memobs itself (tests).
+ *
  * Bounded: the copies total at most opts.budget_bytes and opts.max_files
  * files; past either, the least recently used file is evicted (counted in
  * symbolizer_stats.evictions) and read again if needed. At most
@@ -47,18 +58,25 @@ struct symbolizer;
 #define SYMBOLIZER_MAX_FILES 512
 /* processes whose mappings are held; exits are normally reported (forget_pid) long before */
 #define SYMBOLIZER_MAX_PIDS 8192
+/* the longest one address waits for the helper: a drain of the ring buffer stays short */
+#define SYMBOLIZER_DEADLINE_MS 250
 
 struct symbolizer_opts {
 	size_t budget_bytes; /* 0: SYMBOLIZER_BUDGET_BYTES */
 	size_t max_files;    /* 0: SYMBOLIZER_MAX_FILES */
 	size_t max_pids;     /* 0: SYMBOLIZER_MAX_PIDS */
+	int deadline_ms;     /* 0: SYMBOLIZER_DEADLINE_MS */
+	bool in_process;     /* parse in this process, no helper (tests, fuzzing) */
+	int test_hang_ms;    /* tests only: the helper sleeps this long on each lookup */
 };
 
 struct symbolizer_stats {
-	__u64 files;	   /* ELF files held now */
-	__u64 image_bytes; /* their copies' bytes */
-	__u64 evictions;   /* files (and processes) dropped to stay within the bounds */
-	__u64 pids;	   /* processes whose mappings are held */
+	__u64 files;	       /* ELF files held now */
+	__u64 image_bytes;     /* their copies' bytes */
+	__u64 evictions;       /* files (and processes) dropped to stay within the bounds */
+	__u64 pids;	       /* processes whose mappings are held */
+	__u64 timeouts;	       /* requests past the deadline (the helper was killed) */
+	__u64 worker_restarts; /* helpers lost (timed out, died) and replaced on demand */
 };
 
 /* NULL with errno set on failure. */
@@ -66,6 +84,8 @@ struct symbolizer *symbolizer__new(void);
 struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts);
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 void symbolizer__free(struct symbolizer *s);
+/* The helper's pid, 0 when none runs or in_process: for tests. */
+int symbolizer__worker_pid(const struct symbolizer *s);
 
 /*
  * out[i] (malloc'd, the caller frees each) for addrs[i]:
@@ -88,8 +108,8 @@ void symbolizer__forget_pid(struct symbolizer *s, int pid);
 /*
  * The frames of an ELF image in memory (malloc'd; taken) as if it were
  * mapped from file offset 0, out[i] for file_offsets[i]: the same reading
- * of arbitrary bytes as a process's file gets, for the fuzz harness and
- * tests. Returns 0 or -ENOMEM.
+ * of arbitrary bytes as a process's file gets, parsed in this process (no
+ * helper), for the fuzz harness and tests. Returns 0 or -ENOMEM.
  */
 int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets, size_t n,
 			      char **out);

@@ -284,6 +284,7 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 	sum->pids_traced = st.pids_traced;
 	sum->probes_at_entry = st.probes_at_entry;
 	sum->symbol_cache_evictions = st.symbol_cache_evictions;
+	sum->symbol_timeouts = st.symbol_timeouts;
 	memcpy(sum->bpf, st.bpf, sizeof(sum->bpf));
 	render__line(stdout, j, &r);
 }

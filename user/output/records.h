@@ -94,6 +94,7 @@ struct pipeline_stats {
 	__u64 map_full;	     /* map updates refused */
 	__u64 attach_failures;
 	__u64 symbol_cache_evictions; /* ELF files the symbolizer dropped to stay in its bounds */
+	__u64 symbol_timeouts; /* frames left unnamed: the parsing helper timed out or died */
 };
 
 struct leak_site_record {
@@ -125,6 +126,7 @@ struct leaks_summary_record {
 	__u64 pids_traced;
 	__u64 probes_at_entry;
 	__u64 symbol_cache_evictions;
+	__u64 symbol_timeouts;
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 };
 

@@ -173,6 +173,7 @@ static void render_stats(struct json *j, const struct pipeline_stats *s)
 	json_u64_field(j, "map_full", s->map_full);
 	json_u64_field(j, "attach_failures", s->attach_failures);
 	json_u64_field(j, "symbol_cache_evictions", s->symbol_cache_evictions);
+	json_u64_field(j, "symbol_timeouts", s->symbol_timeouts);
 }
 
 /* The records of `memobs leaks` name their process and cgroup by id. */
@@ -216,6 +217,7 @@ static void render_leaks_summary(struct json *j, const struct leaks_summary_reco
 	json_u64_field(j, "pids_traced", s->pids_traced);
 	json_u64_field(j, "probes_at_entry", s->probes_at_entry);
 	json_u64_field(j, "symbol_cache_evictions", s->symbol_cache_evictions);
+	json_u64_field(j, "symbol_timeouts", s->symbol_timeouts);
 	json_key(j, "bpf");
 	json_obj_begin(j);
 	for (i = 0; i < ARRAY_SIZE(attr_stat_names); i++)

@@ -396,8 +396,12 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 		err = drain_lifecycle(p, wait_ms < WAIT_SLICE_MS ? wait_ms : WAIT_SLICE_MS);
 		if (err >= 0 && p->escalator)
 			err = escalator__poll(p->escalator, 0);
+		/*
+		 * A signal cut the wait short: only the stop flag ends the run. SIGSTOP
+		 * and SIGCONT (a debugger, job control) interrupt epoll_wait too.
+		 */
 		if (err == -EINTR)
-			return -EINTR;
+			continue;
 		if (err < 0) {
 			p_err("failed to poll the ring buffer: %s", strerror(-err));
 			return err;
