@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ~690 lines: allocator discovery in one process (maps, file identity through overlayfs, static executables that define malloc), one concern. */
 #include <elf.h>
 #include <endian.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ~680 lines: the symbolizer's state in the daemon (pids, mappings, files, LRU budget) and its lookups; parsing is in symbolize_elf.c, the helper in symbolize_worker.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ~610 lines: the capability-less parsing helper, both ends (fork and privilege drop, protocol, deadline, restarts), one concern. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
