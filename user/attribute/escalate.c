@@ -188,13 +188,11 @@ static void escalation__record(const struct escalation *esc, const struct snapsh
 	const struct cgroup_stat *cg = snapshot__find_cgroup(snap, esc->alert.cgroup_id);
 	struct leak_record *l = &r->leak;
 
-	record__init(r, RECORD_LEAK, snap->ts_ms, cg);
-	if (!cg) {
-		/* gone while traced: only the alert still knows its name */
-		r->has_cgroup = true;
-		r->cgroup.id = esc->alert.cgroup_id;
-		r->cgroup.path = esc->alert.path;
-	}
+	if (cg)
+		record__init(r, RECORD_LEAK, snap->ts_ms, cg);
+	else /* gone while traced: only the alert still knows its name */
+		record__init_gone(r, RECORD_LEAK, snap->ts_ms, esc->alert.cgroup_id,
+				  esc->alert.path);
 	leak_record__from_alert(l, &esc->alert);
 	l->sites = esc->site_records;
 	l->nr_sites = esc->nr_sites;

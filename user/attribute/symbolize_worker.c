@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +18,7 @@
 #include <sys/wait.h>
 #include "attribute/symbolize_elf.h"
 #include "attribute/symbolize_worker.h"
+#include "collect/caps.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/observed_file.h"
@@ -135,28 +135,6 @@ static void unmap_shared(void)
 		_exit(1);
 }
 
-static int drop_all_caps(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-	int cap;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	/* needs CAP_SETPCAP: best effort (no_new_privs and an empty permitted set hold anyway) */
-	for (cap = 0; cap < 64; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
-			break;
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	return data[0].effective | data[0].permitted | data[1].effective | data[1].permitted
-		       ? -EPERM
-		       : 0;
-}
-
 static void set_limit(int resource, __u64 value)
 {
 	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
@@ -202,7 +180,7 @@ static void worker_setup(int sock, pid_t parent, const struct sym_worker_opts *o
 	set_limit(RLIMIT_CORE, 0);
 	set_limit(RLIMIT_NPROC, 0);
 	set_limit(RLIMIT_NOFILE, 16);
-	if (drop_all_caps())
+	if (caps__drop_all())
 		_exit(1);
 }
 

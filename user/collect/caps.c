@@ -141,6 +141,23 @@ static int caps_set(const struct capsets *in)
 	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
+int caps__drop_all(void)
+{
+	struct capsets none = {}, left;
+	int cap, last_cap = caps__last_cap(), err;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* needs CAP_SETPCAP: best effort (no_new_privs and an empty permitted set hold anyway) */
+	for (cap = 0; cap <= (last_cap < 0 ? 63 : last_cap); cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+			break;
+	if ((err = caps_set(&none)) || (err = caps_get(&left)))
+		return err;
+	return left.effective | left.permitted ? -EPERM : 0;
+}
+
 __u64 caps__effective(void)
 {
 	struct capsets sets;

@@ -68,5 +68,12 @@ int caps__drop_after_attach(bool runtime_attach);
 
 /* This process's effective set as a mask (bit n: capability n), or 0 on error. */
 __u64 caps__effective(void);
+/*
+ * Gives up every capability for good (a process that parses hostile input):
+ * no_new_privs, the ambient set cleared, the bounding set dropped where
+ * CAP_SETPCAP allows, then empty sets, read back. Returns 0, -EPERM when any
+ * capability is left, or -errno. Logs nothing: a forked child may call it.
+ */
+int caps__drop_all(void);
 
 #endif /* MEMOBS_CAPS_H */

@@ -17,6 +17,15 @@ void record__init(struct record *r, enum record_type type, __u64 ts_ms,
 	r->cgroup.container = cg->container;
 }
 
+void record__init_gone(struct record *r, enum record_type type, __u64 ts_ms, __u64 cgroup_id,
+		       const char *path)
+{
+	record__init(r, type, ts_ms, NULL);
+	r->has_cgroup = true;
+	r->cgroup.id = cgroup_id;
+	r->cgroup.path = path;
+}
+
 void leak_record__from_alert(struct leak_record *l, const struct leak_alert *a)
 {
 	memset(l, 0, sizeof(*l));

@@ -151,6 +151,12 @@ struct leak_alert; /* detect/detector.h */
 /* The common fields of a record about cg (NULL: none); the rest zeroed. */
 void record__init(struct record *r, enum record_type type, __u64 ts_ms,
 		  const struct cgroup_stat *cg);
+/*
+ * The common fields of a record about a cgroup that is in no snapshot (gone,
+ * or not sampled yet): its id and whatever path the caller still knows.
+ */
+void record__init_gone(struct record *r, enum record_type type, __u64 ts_ms, __u64 cgroup_id,
+		       const char *path);
 /* A leak record with the fields of a detector alert (no sites, not escalated). */
 void leak_record__from_alert(struct leak_record *l, const struct leak_alert *a);
 

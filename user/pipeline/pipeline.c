@@ -86,12 +86,11 @@ static struct record *push_event(struct pipeline *p, enum record_type type, __u6
 	if (ARRAY_GROW(p->events, p->events_cap, p->nr_events + 1))
 		return NULL;
 	r = &p->events[p->nr_events++];
-	record__init(r, type, ts_ms, known);
-	if (!known) {
-		r->has_cgroup = true;
-		r->cgroup.id = cgroup_id;
-		r->cgroup.path = event_path(p, cgroup_resolver__path(p->cgroups, cgroup_id));
-	}
+	if (known)
+		record__init(r, type, ts_ms, known);
+	else
+		record__init_gone(r, type, ts_ms, cgroup_id,
+				  event_path(p, cgroup_resolver__path(p->cgroups, cgroup_id)));
 	return r;
 }
 
@@ -186,13 +185,11 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 			return;
 		}
 		r = &p->events[p->nr_events++];
-		record__init(r, RECORD_LEAK, snap->ts_ms, known);
-		if (!known) {
-			/* cleared because it went away: only the alert still knows it */
-			r->has_cgroup = true;
-			r->cgroup.id = alerts[i].cgroup_id;
-			r->cgroup.path = alerts[i].path;
-		}
+		if (known)
+			record__init(r, RECORD_LEAK, snap->ts_ms, known);
+		else /* cleared because it went away: only the alert still knows it */
+			record__init_gone(r, RECORD_LEAK, snap->ts_ms, alerts[i].cgroup_id,
+					  alerts[i].path);
 		leak_record__from_alert(&r->leak, &alerts[i]);
 		if (p->escalator)
 			escalator__on_alert(p->escalator, snap, &alerts[i]);
