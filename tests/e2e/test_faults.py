@@ -179,9 +179,10 @@ def test_sigkill_after_start_with_malloc(cgroups, memobs):
     report("sigkill-after-start --malloc", figures)
 
 
-# `memobs leaks --all` holds 1 link (its static programs) and then, ~30 ms later, 3 and
-# 4 (the allocator's uprobe_multi links): killed at the first, or among the second
-@pytest.mark.parametrize("at_links", [1, 3])
+# `memobs leaks --all` holds 1 link (its static programs) and then, ~30 ms later, one
+# uprobe_multi link per allocator file on the host: killed at the first, or at the first
+# allocator link (the workload's libc is always one; how many others depends on the host)
+@pytest.mark.parametrize("at_links", [1, 2])
 def test_sigkill_mid_attach_leaks_all(cgroups, at_links):
     cg = cgroups.make("kill-attach")
     p = cg.spawn([workload("leak_here"), "--size", "4096", "--rate", str(MIB)])
