@@ -83,6 +83,15 @@ static void assert_promtool_accepts(const char *text)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (text = strstr(text, needle)); text++)
+		n++;
+	return n;
+}
+
 static void test_render_series(void **state)
 {
 	struct cgroup_stat cgs[3];
@@ -94,8 +103,13 @@ static void test_render_series(void **state)
 	cgs[0].path = "/kubepods.slice/x.scope";
 	cgs[0].container = &web;
 	cgs[0].mem.anon_rss_bytes = 123456789;
+	cgs[0].mem.file_rss_bytes = 2000001;
+	cgs[0].mem.shmem_rss_bytes = 3000002;
+	cgs[0].mem.swap_bytes = 4000003;
 	cgs[0].mem.heap_bytes = 4096;
 	cgs[0].mem.mmap_bytes = 8192;
+	cgs[0].malloc_outstanding_bytes = 5000004;
+	cgs[0].malloc_traced = true;
 	cgs[0].page_faults_total = 77;
 	cgs[0].growth_bytes_per_s = 1024.5;
 	cgs[0].leak_state = LEAK_SUSPECTED;
@@ -114,6 +128,32 @@ static void test_render_series(void **state)
 	assert_non_null(strstr(text,
 			       "memobs_cgroup_heap_vm_bytes{cgroup=\"/kubepods.slice/x.scope\","
 			       "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4096\n"));
+	assert_non_null(strstr(text, "# TYPE memobs_cgroup_file_rss_bytes gauge\n"));
+	assert_non_null(strstr(
+		text, "memobs_cgroup_file_rss_bytes{cgroup=\"/kubepods.slice/x.scope\","
+		      "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 2000001\n"));
+	assert_non_null(strstr(
+		text, "memobs_cgroup_shmem_rss_bytes{cgroup=\"/kubepods.slice/x.scope\","
+		      "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 3000002\n"));
+	assert_non_null(strstr(
+		text, "memobs_cgroup_swap_bytes{cgroup=\"/kubepods.slice/x.scope\","
+		      "container=\"nginx\",pod=\"web-7d4b9\",namespace=\"shop\"} 4000003\n"));
+	assert_non_null(strstr(text, "# TYPE memobs_cgroup_malloc_outstanding_bytes gauge\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_malloc_outstanding_bytes{cgroup=\"/kubepods."
+				     "slice/x.scope\",container=\"nginx\",pod=\"web-7d4b9\","
+				     "namespace=\"shop\"} 5000004\n"));
+	/* the other two are not traced: no malloc series for them */
+	assert_int_equal(count(text, "memobs_cgroup_malloc_outstanding_bytes{"), 1);
+	assert_non_null(strstr(text, "memobs_cgroup_memory_limit_bytes{cgroup=\"/kubepods.slice/"
+				     "x.scope\",container=\"nginx\",pod=\"web-7d4b9\",namespace="
+				     "\"shop\"} 1073741824\n"));
+	assert_int_equal(count(text, "memobs_cgroup_memory_limit_bytes{"), 1);
+	assert_int_equal(count(text, "memobs_cgroup_time_to_limit_seconds{"), 1);
+	/* every cgroup has its resident, swap and leak-state series, 0 or not */
+	assert_int_equal(count(text, "memobs_cgroup_file_rss_bytes{"), 3);
+	assert_int_equal(count(text, "memobs_cgroup_shmem_rss_bytes{"), 3);
+	assert_int_equal(count(text, "memobs_cgroup_swap_bytes{"), 3);
+	assert_int_equal(count(text, "memobs_cgroup_leak_suspected{"), 3);
 	assert_non_null(strstr(text, "# TYPE memobs_cgroup_page_faults_total counter\n"));
 	assert_non_null(strstr(text, "namespace=\"shop\"} 77\n"));
 	assert_non_null(
@@ -149,15 +189,6 @@ static void test_render_series(void **state)
 	assert_non_null(strstr(text, "memobs_last_pass_timestamp_seconds 1795446000.123\n"));
 	assert_promtool_accepts(text);
 	free(text);
-}
-
-static size_t count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (text = strstr(text, needle)); text++)
-		n++;
-	return n;
 }
 
 /* Over the cap: the largest cgroups by anonymous RSS are kept, the rest counted. */
@@ -233,6 +264,156 @@ static void test_render_empty(void **state)
 	assert_null(strstr(text, "memobs_cgroup_"));
 	assert_non_null(strstr(text, "memobs_events_total 12\n"));
 	assert_promtool_accepts(text);
+	free(text);
+}
+
+/*
+ * Values at the edges: a traced cgroup with nothing outstanding says 0 (an
+ * untraced one says nothing); at the limit, 0 s to go; an unknown or infinite
+ * projection and a limit of 0 (none) have no series; byte counts above 2^53
+ * print exactly.
+ */
+static void test_render_edge_values(void **state)
+{
+	struct cgroup_stat cgs[4];
+	struct snapshot snap;
+	char *text;
+
+	(void)state;
+	fill_snapshot(&snap, cgs, 4);
+	cgs[0].path = "/a";
+	cgs[0].malloc_traced = true; /* traced, nothing outstanding */
+	cgs[0].limit_bytes = 64ULL << 20;
+	cgs[0].time_to_limit_s = 0; /* at its limit already */
+	cgs[1].path = "/b";
+	cgs[1].malloc_outstanding_bytes = 777; /* a stale estimate of a cgroup no longer traced */
+	cgs[1].time_to_limit_s = INFINITY;
+	cgs[1].limit_bytes = (1ULL << 60) + 1;
+	cgs[2].path = "/c";
+	cgs[2].time_to_limit_s = NAN;
+	cgs[2].mem.swap_bytes = (1ULL << 53) + 1;
+	cgs[3].path = "/d";
+	cgs[3].time_to_limit_s = 12.25;
+	text = render(&snap, 0);
+	assert_non_null(strstr(text, "memobs_cgroup_malloc_outstanding_bytes{cgroup=\"/a\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 0\n"));
+	assert_int_equal(count(text, "memobs_cgroup_malloc_outstanding_bytes{"), 1);
+	assert_null(strstr(text, "} 777\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_time_to_limit_seconds{cgroup=\"/a\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 0\n"));
+	assert_non_null(strstr(text, "memobs_cgroup_time_to_limit_seconds{cgroup=\"/d\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 12.25\n"));
+	assert_int_equal(count(text, "memobs_cgroup_time_to_limit_seconds{"), 2);
+	assert_non_null(strstr(text, "memobs_cgroup_memory_limit_bytes{cgroup=\"/a\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 67108864\n"));
+	assert_non_null(strstr(text,
+			       "memobs_cgroup_memory_limit_bytes{cgroup=\"/b\","
+			       "container=\"\",pod=\"\",namespace=\"\"} 1152921504606846977\n"));
+	assert_int_equal(count(text, "memobs_cgroup_memory_limit_bytes{"), 2);
+	assert_non_null(strstr(text, "memobs_cgroup_swap_bytes{cgroup=\"/c\","
+				     "container=\"\",pod=\"\",namespace=\"\"} 9007199254740993\n"));
+	assert_null(strstr(text, "Inf"));
+	assert_null(strstr(text, "NaN"));
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+#define MAX_FAMILIES 64
+#define METRICS_DOC "docs/kubernetes.md"
+
+struct families {
+	char name[MAX_FAMILIES][96];
+	char type[MAX_FAMILIES][16];
+	size_t nr;
+};
+
+static bool families__has(const struct families *f, const char *name, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++)
+		if (!strcmp(f->name[i], name) && !strcmp(f->type[i], type))
+			return true;
+	return false;
+}
+
+/* The rows "| `name` | type | ..." of the tables that METRICS_DOC marks `<!-- metrics -->`. */
+static void documented_families(struct families *out)
+{
+	FILE *f = fopen(METRICS_DOC, "r");
+	bool armed = false, in_table = false;
+	char line[1024];
+
+	assert_non_null(f);
+	out->nr = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "<!--", 4)) {
+			armed = strstr(line, "<!-- metrics") != NULL;
+			in_table = false;
+		} else if (armed && line[0] == '|') {
+			in_table = true;
+			if (!strncmp(line, "| `", 3)) {
+				assert_true(out->nr < MAX_FAMILIES);
+				assert_int_equal(sscanf(line, "| `%95[^`]` | %15[a-z] |",
+							out->name[out->nr], out->type[out->nr]),
+						 2);
+				out->nr++;
+			}
+		} else if (in_table) {
+			armed = in_table = false;
+		}
+	}
+	fclose(f);
+	assert_true(out->nr > 0);
+}
+
+/* The "# TYPE name type" lines of an exposition. */
+static void rendered_families(const char *text, struct families *out)
+{
+	const char *line;
+
+	out->nr = 0;
+	for (line = text; (line = strstr(line, "# TYPE ")); line++) {
+		assert_true(out->nr < MAX_FAMILIES);
+		assert_int_equal(sscanf(line, "# TYPE %95s %15s", out->name[out->nr],
+					out->type[out->nr]),
+				 2);
+		out->nr++;
+	}
+}
+
+/*
+ * The metrics docs list exactly the families memobs renders, with their types:
+ * dashboards and alert rules are written from that table (and
+ * tests/e2e/test_prometheus.py checks the dashboard's queries against it).
+ */
+static void test_families_documented(void **state)
+{
+	struct families doc, got;
+	struct cgroup_stat cg;
+	struct snapshot snap;
+	char *text;
+	size_t i;
+
+	(void)state;
+	fill_snapshot(&snap, &cg, 1);
+	/* every family present: traced, limited, growing, suspected */
+	cg.malloc_traced = true;
+	cg.limit_bytes = 1ULL << 30;
+	cg.time_to_limit_s = 60;
+	cg.growth_bytes_per_s = 1;
+	cg.leak_state = LEAK_SUSPECTED;
+	text = render(&snap, 0);
+	documented_families(&doc);
+	rendered_families(text, &got);
+	for (i = 0; i < got.nr; i++)
+		if (!families__has(&doc, got.name[i], got.type[i]))
+			fail_msg("'%s' (%s) is rendered, but " METRICS_DOC " does not list it",
+				 got.name[i], got.type[i]);
+	for (i = 0; i < doc.nr; i++)
+		if (!families__has(&got, doc.name[i], doc.type[i]))
+			fail_msg(METRICS_DOC " lists '%s' (%s), which is not rendered", doc.name[i],
+				 doc.type[i]);
 	free(text);
 }
 
@@ -443,6 +624,8 @@ int main(void)
 		cmocka_unit_test(test_render_cap),
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_unnamed),
+		cmocka_unit_test(test_render_edge_values),
+		cmocka_unit_test(test_families_documented),
 		cmocka_unit_test(test_self_read),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_server),

@@ -11,6 +11,7 @@
 #ifndef MEMOBS_SNAPSHOT_H
 #define MEMOBS_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "memobs.h"
@@ -67,6 +68,7 @@ struct cgroup_stat {
 	double time_to_limit_s;	   /* < 0: unknown or no limit */
 	enum leak_state leak_state;
 	__u64 malloc_outstanding_bytes; /* estimated from sampled allocations */
+	bool malloc_traced; /* its allocations are traced now: the estimate above means something */
 	__u64 oom_kills_total;
 	const struct container_id *container; /* NULL: not a container; not owned */
 };

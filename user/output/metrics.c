@@ -126,8 +126,12 @@ static void put_labels(FILE *f, const struct cgroup_stat *cg)
 
 enum cgroup_metric {
 	CG_ANON_RSS,
+	CG_FILE_RSS,
+	CG_SHMEM_RSS,
+	CG_SWAP,
 	CG_HEAP,
 	CG_MMAP,
+	CG_MALLOC_OUTSTANDING,
 	CG_FAULTS,
 	CG_GROWTH,
 	CG_LEAK,
@@ -137,14 +141,24 @@ enum cgroup_metric {
 	CG_NR,
 };
 
+/* The names are the sample line's (docs/output.md), with Prometheus's unit suffixes. */
 static const struct family cgroup_families[CG_NR] = {
 	[CG_ANON_RSS] = { "memobs_cgroup_anon_rss_bytes", "gauge",
 			  "Anonymous resident memory of the cgroup's processes." },
+	[CG_FILE_RSS] = { "memobs_cgroup_file_rss_bytes", "gauge",
+			  "File-backed resident memory mapped by the cgroup's processes." },
+	[CG_SHMEM_RSS] = { "memobs_cgroup_shmem_rss_bytes", "gauge",
+			   "Shared memory (shmem, tmpfs) resident in the cgroup's processes." },
+	[CG_SWAP] = { "memobs_cgroup_swap_bytes", "gauge",
+		      "Memory of the cgroup's processes swapped out." },
 	[CG_HEAP] = { "memobs_cgroup_heap_vm_bytes", "gauge",
 		      "Heap (brk) size summed over the cgroup's processes: virtual, not resident." },
 	[CG_MMAP] = { "memobs_cgroup_mmap_vm_bytes", "gauge",
 		      "Private writable mappings other than the heap, summed over the cgroup's "
 		      "processes: virtual, not resident." },
+	[CG_MALLOC_OUTSTANDING] = { "memobs_cgroup_malloc_outstanding_bytes", "gauge",
+				    "Bytes the malloc family handed out and nobody freed, estimated "
+				    "from sampled allocations; only while they are traced." },
 	[CG_FAULTS] = { "memobs_cgroup_page_faults_total", "counter",
 			"Page faults of the cgroup's processes since memobs started." },
 	[CG_GROWTH] = { "memobs_cgroup_anon_rss_growth_bytes_per_second", "gauge",
@@ -160,67 +174,72 @@ static const struct family cgroup_families[CG_NR] = {
 			   "OOM kills of the cgroup's processes since memobs started." },
 };
 
-/* The value of one metric of one cgroup; false when it has none (unknown). */
-static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, double *v)
+/*
+ * One value: byte counts and counters print as integers, exactly (a double
+ * would round them above 2^53); estimates and rates as the shortest double.
+ */
+struct value {
+	bool is_u64;
+	__u64 u64;
+	double d;
+};
+
+static bool u64_value(struct value *v, __u64 x)
+{
+	*v = (struct value){ .is_u64 = true, .u64 = x };
+	return true;
+}
+
+static bool double_value(struct value *v, double x, bool known)
+{
+	*v = (struct value){ .d = x };
+	return known;
+}
+
+/* The value of one metric of one cgroup; false when it has none (unknown: no series). */
+static bool cgroup_value(const struct cgroup_stat *cg, enum cgroup_metric m, struct value *v)
 {
 	switch (m) {
 	case CG_ANON_RSS:
-		*v = cg->mem.anon_rss_bytes;
-		return true;
+		return u64_value(v, cg->mem.anon_rss_bytes);
+	case CG_FILE_RSS:
+		return u64_value(v, cg->mem.file_rss_bytes);
+	case CG_SHMEM_RSS:
+		return u64_value(v, cg->mem.shmem_rss_bytes);
+	case CG_SWAP:
+		return u64_value(v, cg->mem.swap_bytes);
 	case CG_HEAP:
-		*v = cg->mem.heap_bytes;
-		return true;
+		return u64_value(v, cg->mem.heap_bytes);
 	case CG_MMAP:
-		*v = cg->mem.mmap_bytes;
-		return true;
+		return u64_value(v, cg->mem.mmap_bytes);
+	case CG_MALLOC_OUTSTANDING:
+		/* untraced, 0 would read as "nothing outstanding": no series instead */
+		return u64_value(v, cg->malloc_outstanding_bytes) && cg->malloc_traced;
 	case CG_FAULTS:
-		*v = cg->page_faults_total;
-		return true;
+		return u64_value(v, cg->page_faults_total);
 	case CG_GROWTH:
-		*v = cg->growth_bytes_per_s;
-		return isfinite(*v);
+		return double_value(v, cg->growth_bytes_per_s, isfinite(cg->growth_bytes_per_s));
 	case CG_LEAK:
-		*v = cg->leak_state == LEAK_SUSPECTED;
-		return true;
+		return u64_value(v, cg->leak_state == LEAK_SUSPECTED);
 	case CG_TIME_TO_LIMIT:
-		*v = cg->time_to_limit_s;
-		return isfinite(*v) && *v >= 0;
+		/* the detector's projection, set only while a leak is suspected and a limit known */
+		return double_value(v, cg->time_to_limit_s,
+				    isfinite(cg->time_to_limit_s) && cg->time_to_limit_s >= 0);
 	case CG_LIMIT:
-		*v = cg->limit_bytes;
-		return cg->limit_bytes != 0;
+		return u64_value(v, cg->limit_bytes) && cg->limit_bytes != 0;
 	case CG_OOM_KILLS:
-		*v = cg->oom_kills_total;
-		return true;
+		return u64_value(v, cg->oom_kills_total);
 	default:
 		return false;
 	}
 }
 
-/* Integers print exactly; a double carries 53 bits, enough below 8 PiB. */
-static void put_value(FILE *f, const struct cgroup_stat *cg, enum cgroup_metric m, double v)
+static void put_value(FILE *f, const struct value *v)
 {
-	switch (m) {
-	case CG_ANON_RSS:
-		fprintf(f, "%llu", (unsigned long long)cg->mem.anon_rss_bytes);
-		break;
-	case CG_HEAP:
-		fprintf(f, "%llu", (unsigned long long)cg->mem.heap_bytes);
-		break;
-	case CG_MMAP:
-		fprintf(f, "%llu", (unsigned long long)cg->mem.mmap_bytes);
-		break;
-	case CG_FAULTS:
-		fprintf(f, "%llu", (unsigned long long)cg->page_faults_total);
-		break;
-	case CG_LIMIT:
-		fprintf(f, "%llu", (unsigned long long)cg->limit_bytes);
-		break;
-	case CG_OOM_KILLS:
-		fprintf(f, "%llu", (unsigned long long)cg->oom_kills_total);
-		break;
-	default:
-		put_double(f, v);
-	}
+	if (v->is_u64)
+		fprintf(f, "%llu", (unsigned long long)v->u64);
+	else
+		put_double(f, v->d);
 }
 
 static const struct snapshot *sort_snap;
@@ -266,9 +285,9 @@ static int choose_cgroups(const struct snapshot *snap, size_t max, bool **chosen
 static void put_cgroups(FILE *f, const struct snapshot *snap, const bool *chosen)
 {
 	enum cgroup_metric m;
+	struct value v;
 	bool header;
 	size_t i;
-	double v;
 
 	for (m = 0; m < CG_NR; m++) {
 		header = false;
@@ -283,7 +302,7 @@ static void put_cgroups(FILE *f, const struct snapshot *snap, const bool *chosen
 			fputs(cgroup_families[m].name, f);
 			put_labels(f, cg);
 			fputc(' ', f);
-			put_value(f, cg, m, v);
+			put_value(f, &v);
 			fputc('\n', f);
 		}
 	}
