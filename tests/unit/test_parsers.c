@@ -34,6 +34,37 @@ static void test_mountinfo_line(void **state)
 	assert_string_equal(e.mount_point, "/mnt/with space");
 	assert_string_equal(e.root, "/a b");
 	assert_int_equal(mountinfo__parse_line(broken, &e), -EINVAL);
+	assert_int_equal(e.major, 0);
+}
+
+/* Files on FUSE are refused before any open (util/observed_file.c): found from mountinfo. */
+static void test_mountinfo_fuse(void **state)
+{
+	char path[] = "/tmp/memobs-test-mountinfo-XXXXXX";
+	const char *text =
+		"22 1 254:0 / / rw,relatime - ext4 /dev/vda1 rw\n"
+		"40 22 0:55 / /mnt/remote rw,nosuid - fuse.sshfs host:/srv rw,user_id=0\n"
+		"41 22 8:17 / /media/usb rw - fuseblk /dev/sdb1 rw\n"
+		"42 22 0:56 / /mnt/fusectl rw - fusectl fusectl rw\n"
+		"43 22 0:57 / /mnt/plain rw - fuse /dev/fuse rw\n";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 0, 55), 1);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 8, 17), 1);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 0, 57), 1);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 254, 0), 0);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 0, 56), 0); /* fusectl is not FUSE */
+	assert_int_equal(mountinfo__path_on_fuse(path, "/mnt/remote/lib/libc.so.6"), 1);
+	assert_int_equal(mountinfo__path_on_fuse(path, "/mnt/remote"), 1);
+	assert_int_equal(mountinfo__path_on_fuse(path, "/mnt/remotex/a.so"), 0);
+	assert_int_equal(mountinfo__path_on_fuse(path, "/usr/lib/libc.so.6"), 0);
+	assert_int_equal(mountinfo__path_on_fuse(path, "/mnt/fusectl/x"), 0);
+	unlink(path);
+	assert_int_equal(mountinfo__dev_is_fuse(path, 0, 55), -ENOENT);
 }
 
 static void write_file(const char *path, const char *text)
@@ -184,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mountinfo_line),
+		cmocka_unit_test(test_mountinfo_fuse),
 		cmocka_unit_test(test_mounts_hybrid_and_pure_v2),
 		cmocka_unit_test(test_meminfo),
 		cmocka_unit_test(test_pid_cgroup),

@@ -42,7 +42,7 @@ int mountinfo__parse_line(char *line, struct mountinfo_entry *out)
 		fields[i] = tok;
 		tok = strtok_r(NULL, " ", &save);
 	}
-	if (i < 6)
+	if (i < 6 || sscanf(fields[2], "%u:%u", &out->major, &out->minor) != 2)
 		return -EINVAL;
 
 	save = NULL;
@@ -140,4 +140,50 @@ int mounts__discover(struct mounts *m, const char *mountinfo_path)
 	if (m->cgroup2[0])
 		m->memcg_on_v2 = cgroup2_has_memory(m->cgroup2);
 	return 0;
+}
+
+static bool is_fuse(const char *fstype)
+{
+	return !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") || !strncmp(fstype, "fuse.", 5);
+}
+
+/* mount_point is path itself or one of its leading directories. */
+static bool covers(const char *mount_point, const char *path)
+{
+	size_t n = strlen(mount_point);
+
+	if (!strcmp(mount_point, "/"))
+		return true;
+	return !strncmp(mount_point, path, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/* 1 when a line of the file at path matches (dev, or a mount point over fs_path): FUSE. */
+static int scan_fuse(const char *path, bool by_dev, unsigned int major, unsigned int minor,
+		     const char *fs_path)
+{
+	struct mountinfo_entry e;
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	/* a line longer than the buffer is read in pieces; the pieces do not parse */
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (mountinfo__parse_line(line, &e) || !is_fuse(e.fstype))
+			continue;
+		found = by_dev ? e.major == major && e.minor == minor : covers(e.mount_point, fs_path);
+	}
+	fclose(f);
+	return found;
+}
+
+int mountinfo__dev_is_fuse(const char *path, unsigned int major, unsigned int minor)
+{
+	return scan_fuse(path, true, major, minor, NULL);
+}
+
+int mountinfo__path_on_fuse(const char *mountinfo_path, const char *path)
+{
+	return scan_fuse(mountinfo_path, false, 0, 0, path);
 }

@@ -20,6 +20,7 @@ struct mounts {
 
 /* One mountinfo line, split; the fields point into the line (modified). */
 struct mountinfo_entry {
+	unsigned int major, minor; /* field 3: the device of the mount's filesystem */
 	char *root;	   /* field 4: root of the mount within its filesystem */
 	char *mount_point; /* field 5, octal escapes (\040) decoded */
 	char *fstype;	   /* after the " - " separator */
@@ -32,6 +33,20 @@ void mountinfo__unescape(char *s);
 
 /* Parses one line in place. Returns 0 or -EINVAL on a malformed line. */
 int mountinfo__parse_line(char *line, struct mountinfo_entry *out);
+
+/*
+ * Whether a mount of the filesystem on device major:minor in the mountinfo
+ * file at path (a process's /proc/PID/mountinfo) is FUSE (fuse, fuseblk,
+ * fuse.*): 1 yes, 0 no or not listed, -errno when it cannot be read.
+ */
+int mountinfo__dev_is_fuse(const char *path, unsigned int major, unsigned int minor);
+
+/*
+ * Whether reaching path (absolute, no symlinks) crosses a FUSE mount in the
+ * mountinfo at mountinfo_path: a mount whose mount point is path or one of
+ * its leading directories. 1 yes, 0 no, -errno when it cannot be read.
+ */
+int mountinfo__path_on_fuse(const char *mountinfo_path, const char *path);
 
 /* Reads the given mountinfo file (normally /proc/self/mountinfo). */
 int mounts__discover(struct mounts *m, const char *mountinfo_path);

@@ -9,6 +9,8 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include "util/mountinfo.h"
 #include "util/observed_file.h"
 
 #ifndef SYS_openat2
@@ -129,12 +131,35 @@ int observed_file__openat(int root_fd, const char *path, bool check_identity, __
 	return observed_file__adopt(fd, check_identity, dev, ino, out);
 }
 
+/*
+ * A file on FUSE is served by a daemon that may never answer: open() and
+ * pread() would wait for it whatever the flags, so such a file is not
+ * opened at all. Its device, from maps, is looked up in the process's own
+ * mount table (the mount namespace the device number belongs to).
+ */
+static int refuse_fuse(const struct observed_file_opts *opts)
+{
+	char path[64];
+	int on_fuse = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", opts->pid);
+	if (opts->check_identity && opts->dev)
+		on_fuse = mountinfo__dev_is_fuse(path, major(opts->dev), minor(opts->dev));
+	/* by name: every component is looked up, so no mount on the way may be FUSE */
+	if (on_fuse != 1 && opts->path && !(opts->start || opts->end))
+		on_fuse = mountinfo__path_on_fuse(path, opts->path);
+	return on_fuse == 1 ? -EREMOTE : 0;
+}
+
 int observed_file__open(const struct observed_file_opts *opts, struct observed_file *out)
 {
 	char link[80];
 	int fd, root_fd, err = -ENOENT;
 
 	out->fd = -1;
+	if ((err = refuse_fuse(opts)))
+		return err;
+	err = -ENOENT;
 	if (opts->start || opts->end) {
 		/* a magic link to the mapped inode: followed on purpose, nothing to swap */
 		snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", opts->pid,
@@ -156,6 +181,21 @@ int observed_file__open(const struct observed_file_opts *opts, struct observed_f
 	err = observed_file__openat(root_fd, opts->path, opts->check_identity, opts->dev, opts->ino,
 				    out);
 	close(root_fd);
+	/*
+	 * maps renders a path from the reader's root when the file is reachable
+	 * from it: a chrooted process in memobs's own mount namespace shows
+	 * "/srv/rootfs/app", which its root does not hold. Without map_files
+	 * (no CAP_SYS_ADMIN after the daemon's drop) the name is tried from
+	 * memobs's root too, with the same rules, only when the identity
+	 * proves it is the mapped file.
+	 */
+	if (err == -ENOENT && opts->check_identity) {
+		root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			return err;
+		err = observed_file__openat(root_fd, opts->path, true, opts->dev, opts->ino, out);
+		close(root_fd);
+	}
 	return err;
 }
 

@@ -10,7 +10,10 @@
  *   2. else the path from maps, resolved inside the process's root
  *      (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
  *      on an O_PATH fd of /proc/PID/root; without openat2, -ENOSYS, a walk
- *      of one component at a time with O_NOFOLLOW, ".." refused).
+ *      of one component at a time with O_NOFOLLOW, ".." refused);
+ *   3. when that name is not there and the identity is checked, the same
+ *      name from memobs's own root (a chrooted process: maps renders paths
+ *      from the reader's root).
  * Always O_RDONLY | O_NONBLOCK | O_NOFOLLOW (but for the map_files link) |
  * O_CLOEXEC: a FIFO opens without waiting for a writer, a leased file fails
  * with -EWOULDBLOCK instead of waiting for the lease break. Then fstat: the
@@ -20,8 +23,10 @@
  * and libbpf attaches through "/proc/self/fd/N", which names the open file,
  * not a path.
  *
- * Not covered: a file on a FUSE mount whose daemon never answers still
- * blocks open() or pread() (O_NONBLOCK does not reach FUSE requests).
+ * A file on FUSE (its device, from maps, is a FUSE mount's in the process's
+ * mountinfo) is refused with -EREMOTE before any open: a FUSE daemon that
+ * never answers would block open() or pread() whatever the flags. Only
+ * checked when the identity is (check_identity: the device is known).
  */
 #ifndef MEMOBS_OBSERVED_FILE_H
 #define MEMOBS_OBSERVED_FILE_H
@@ -55,7 +60,7 @@ struct observed_file_opts {
 };
 
 /* Returns 0 (out->fd open) or -errno: -EINVAL not a regular file, -ESTALE another
- * file than expected, -ELOOP a symlink, -ESRCH the process is gone. */
+ * file than expected, -ELOOP a symlink, -ESRCH the process is gone, -EREMOTE on FUSE. */
 int observed_file__open(const struct observed_file_opts *opts, struct observed_file *out);
 
 /*
