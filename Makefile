@@ -30,7 +30,7 @@ CFLAGS ?= -g -O2
 override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 	-iquote include -iquote user -iquote $(BUILD) -MMD -MP -DMEMOBS_VERSION='"$(VERSION)"'
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm -lpthread -lncursesw -lmicrohttpd -lcapstone -ldw
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm -lpthread -lncursesw -lmicrohttpd -lcapstone -ldw -liberty
 
 # A BPF object is linked from several units; each object gets one skeleton.
 CORE_UNITS := task_iter lifecycle
@@ -59,7 +59,12 @@ LDLIBS += -lprotobuf-c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOAD_GO_SRCS := $(wildcard tests/workloads/*.go)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
+	$(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
+	$(patsubst tests/workloads/%.go,$(BUILD)/workloads/%,$(WORKLOAD_GO_SRCS)) \
+	$(patsubst tests/workloads/%.go,$(BUILD)/workloads/%.stripped,$(WORKLOAD_GO_SRCS))
 BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
@@ -172,10 +177,42 @@ $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(call msg,WORKLOAD,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ $(WORKLOAD_LDLIBS_$*)
 
+# The exceptions, as most software is built: nofp_*.c and the C++ workloads
+# without frame pointers (the call sites then need the CFI unwinder).
+$(BUILD)/workloads/nofp_%: tests/workloads/nofp_%.c | $(BUILD)/workloads
+	$(call msg,WORKLOAD,$@)
+	$(Q)$(CC) -g -O2 -Wall -fomit-frame-pointer -pthread $< -o $@ $(WORKLOAD_LDLIBS_nofp_$*)
+
+CXX ?= c++
+$(BUILD)/workloads/%: tests/workloads/%.cc | $(BUILD)/workloads
+	$(call msg,WORKLOAD,$@)
+	$(Q)$(CXX) -g -O2 -Wall -fomit-frame-pointer -pthread $< -o $@
+
+# Go workloads, and a stripped copy (no .symtab: names come from .gopclntab).
+GO ?= go
+$(BUILD)/workloads/%: tests/workloads/%.go | $(BUILD)/workloads
+	$(call msg,GO,$@)
+	$(Q)GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath GO111MODULE=off \
+		$(GO) build -o $@ $<
+
+$(BUILD)/workloads/%.stripped: $(BUILD)/workloads/%
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+
 # The detector benchmark drives the library's own detector.
 $(BUILD)/bench/detector_bench: bench/detector_bench.c $(LIB) | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
+# The profile benchmark drives the library's pprof and folded writers.
+$(BUILD)/bench/profile_bench: bench/profile_bench.c $(LIB) | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
+# The unwinding benchmark walks its own stack with the library's unwinder (-ldl: dlopen).
+$(BUILD)/bench/unwind_bench: bench/unwind_bench.c $(LIB) | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -ldl $(LDFLAGS) -o $@
 
 # The ring-buffer benchmark feeds memobs's own consumer from a stand-in BPF producer.
 $(BUILD)/bench/ringbuf_producer.bpf.o: bench/ringbuf_producer.bpf.c | $(BUILD)/bench

@@ -9,10 +9,18 @@
 #   outside          `memobs leaks --pid` on another process: the bench is outside
 #                    the traced scope (what escalation costs bystanders): nothing
 #   pid              `memobs leaks --pid` on the bench, default 512 KiB sampling
-#                    (targeted tracing, as escalation and `memobs leaks` do)
+#                    (targeted tracing, as escalation and `memobs leaks` do), with
+#                    the default 16 KiB stack copy for the CFI unwinder
+#   pid-fp           the same with --stack-bytes 0 (frame-pointer walk, no copy):
+#                    unsampled calls must cost the same as in pid
 #   pid-noses        the same with --no-session (return probe on every call)
 #   all              `memobs leaks --all` (host-wide, as `memobs run --malloc`), 512 KiB
 #   all-every        the same with --malloc-sample-bytes 1 (every allocation)
+#   every, every-fp  `memobs leaks --pid` on the bench, every allocation sampled, with
+#                    the stack copy and without: past the copy budget (4 MiB/s per
+#                    CPU) samples walk frame pointers, so this shows that a storm of
+#                    samples costs no more with copies on; the cost of one copy is
+#                    measured in the probe itself (bench/unwind.sh, stack_copy_ns)
 #   bpftrace         bench/peers/bpftrace_tracker.bt (host-wide address tracker)
 #   floor            bench/peers/uprobe_floor.bt: one emulated trap with an empty
 #                    program; twice its added cost is the floor of any uprobe
@@ -34,7 +42,7 @@ FLOOR_BT=$(dirname "$0")/peers/uprobe_floor.bt
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 THREADS=${THREADS:-1 2}
-CONFIGS=${CONFIGS:-untraced run outside pid pid-noses all all-every bpftrace floor}
+CONFIGS=${CONFIGS:-untraced run outside pid pid-fp pid-noses all all-every every every-fp bpftrace floor}
 ATTACH_WAIT=${ATTACH_WAIT:-3}
 OUT=$(mktemp -d /tmp/memobs-malloc-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$OUT"' EXIT
@@ -86,7 +94,11 @@ run_one() {
 		sleep 600 & sleeper=$!
 		$LEAKS --pid "$sleeper" --duration 600 >/dev/null 2>&1 & TRACER=$! ;;
 	pid) $LEAKS --pid "$BENCH_PID" --duration 600 >/dev/null 2>&1 & TRACER=$! ;;
+	pid-fp) $LEAKS --pid "$BENCH_PID" --duration 600 --stack-bytes 0 >/dev/null 2>&1 & TRACER=$! ;;
 	pid-noses) $LEAKS --pid "$BENCH_PID" --duration 600 --no-session >/dev/null 2>&1 & TRACER=$! ;;
+	every) $LEAKS --pid "$BENCH_PID" --duration 600 --malloc-sample-bytes 1 >/dev/null 2>&1 & TRACER=$! ;;
+	every-fp) $LEAKS --pid "$BENCH_PID" --duration 600 --malloc-sample-bytes 1 --stack-bytes 0 \
+		>/dev/null 2>&1 & TRACER=$! ;;
 	all) $LEAKS --all --duration 600 >/dev/null 2>&1 & TRACER=$! ;;
 	all-every) $LEAKS --all --duration 600 --malloc-sample-bytes 1 >/dev/null 2>&1 & TRACER=$! ;;
 	bpftrace) bpftrace "$BT" >/dev/null 2>&1 & TRACER=$! ;;
@@ -149,6 +161,16 @@ for t in threads:
     if floor_pair:
         print(f"  floor, two emulated traps per pair: {floor_pair:.1f} ns added"
               + (f" = {floor_pair / peer_added:.3f} x bpftrace" if peer_added else ""))
+    fp, _ = median("pid-fp", t)
+    pid, _ = median("pid", t)
+    if fp is not None and pid is not None:
+        print(f"  unsampled calls, stack copy vs frame pointers: pid {pid - base:.1f} ns added,"
+              f" pid-fp {fp - base:.1f} ns added: ratio {(pid - base) / (fp - base):.3f}")
+    ev, _ = median("every", t)
+    evfp, _ = median("every-fp", t)
+    if ev is not None and evfp is not None:
+        print(f"  every allocation sampled, copies on (throttled past their budget) vs frame"
+              f" pointers only: {ev:.0f} vs {evfp:.0f} ns per pair, ratio {ev / evfp:.3f}")
     if peer_added:
         for c, target in (("pid", 0.10), ("pid-noses", 0.15)):
             m, _ = median(c, t)

@@ -31,6 +31,24 @@ const volatile bool memobs_alloc_all_pids = false;
 const volatile __u32 memobs_self_tgid = 0;
 /* Ring-buffer fill level (bytes) at which the consumer is woken. */
 const volatile __u64 memobs_wakeup_bytes = 256 * 1024;
+/*
+ * Bytes of user stack a sampled call copies for the CFI unwinder (at most
+ * MEMOBS_USTACK_MAX); 0: no copy, the frame-pointer walk of bpf_get_stack.
+ */
+const volatile __u32 memobs_stack_copy_bytes = 0;
+/*
+ * Bytes of stack copies one CPU may send per second: past it (host-wide
+ * tracing at a fine sampling, a storm of small allocations) a sampled call
+ * walks frame pointers instead, counted, so the ring and its consumer see a
+ * bounded stream whatever the allocation rate.
+ */
+const volatile __u64 memobs_stack_budget_bytes = 4 << 20;
+/*
+ * Ring fill (bytes) past which no copy is sent: the allocation and free
+ * records, which cannot be replaced, keep the rest of the ring however slow
+ * the consumer's unwinding and symbolizing are.
+ */
+const volatile __u64 memobs_stack_ring_limit = 2 << 20;
 
 /* Session kfuncs (Linux 6.13+); weak so that the object loads where they are absent. */
 extern bool bpf_session_is_return(void) __ksym __weak;
@@ -199,11 +217,107 @@ static __always_inline bool sample_allocation(__u64 size)
 	return true;
 }
 
+/* The sampled call's registers and stack (memobs_ustack_rec), built here: too big for the stack. */
+struct ustack_scratch {
+	__u64 seq;	    /* this CPU's samples so far: the sample ids */
+	__u64 window_ns;    /* start of the budget's current second */
+	__u64 window_bytes; /* copies sent in it */
+	/* a memobs_ustack_rec, then its stack; + a page: the verifier's bound on the last read */
+	__u8 buf[sizeof(struct memobs_ustack_rec) + MEMOBS_USTACK_MAX + 4096];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ustack_scratch);
+} memobs_attr_ustack_scratch SEC(".maps");
+
 static __always_inline __u64 ringbuf_flags(void)
 {
 	return bpf_ringbuf_query(&memobs_attr_events, BPF_RB_AVAIL_DATA) >= memobs_wakeup_bytes
 		       ? BPF_RB_FORCE_WAKEUP
 		       : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Copies the registers and the top of the user stack of a sampled call into
+ * the ring (MEMOBS_REC_USTACK); returns the sample id the allocation record
+ * will carry as its stack id, 0 when nothing could be sent. The copy goes
+ * page by page from rsp and stops at the first page that cannot be read
+ * (the top of the stack's mapping), so the frames nearest the stack's top
+ * (main's, start_thread's) are kept when the whole stack is smaller than
+ * the copy. Only sampled calls pay: a few microseconds for 16 KiB.
+ */
+static __always_inline __u64 emit_ustack(struct pt_regs *ctx, __u32 tgid)
+{
+	__u32 zero = 0, want = memobs_stack_copy_bytes, off = 0, chunk, i;
+	struct ustack_scratch *s = bpf_map_lookup_elem(&memobs_attr_ustack_scratch, &zero);
+	__u64 sp = PT_REGS_SP(ctx), total, now;
+	struct memobs_ustack_rec *rec;
+	__u8 *stack;
+
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - s->window_ns >= 1000000000ULL) {
+		s->window_ns = now;
+		s->window_bytes = 0;
+	}
+	if (s->window_bytes + want > memobs_stack_budget_bytes ||
+	    bpf_ringbuf_query(&memobs_attr_events, BPF_RB_AVAIL_DATA) > memobs_stack_ring_limit) {
+		memobs_attr_count(MEMOBS_ATTR_STAT_USTACK_THROTTLED);
+		return 0;
+	}
+	rec = (void *)s->buf;
+	stack = s->buf + sizeof(*rec);
+	s->seq++;
+	rec->type = MEMOBS_REC_USTACK;
+	rec->pid = tgid;
+	rec->sample_id = MEMOBS_USTACK_SAMPLE_BIT | (s->seq << 12) |
+			 (bpf_get_smp_processor_id() & 0xfff);
+	rec->regs[MEMOBS_UREG_IP] = PT_REGS_IP(ctx);
+	rec->regs[MEMOBS_UREG_SP] = sp;
+	rec->regs[MEMOBS_UREG_BP] = ctx->bp;
+	rec->regs[MEMOBS_UREG_BX] = ctx->bx;
+	rec->regs[MEMOBS_UREG_R12] = ctx->r12;
+	rec->regs[MEMOBS_UREG_R13] = ctx->r13;
+	rec->regs[MEMOBS_UREG_R14] = ctx->r14;
+	rec->regs[MEMOBS_UREG_R15] = ctx->r15;
+	rec->flags = 0;
+	chunk = 4096 - (sp & 4095);
+	for (i = 0; i < MEMOBS_USTACK_MAX / 4096 + 1; i++) {
+		if (off >= want)
+			break;
+		if (chunk > want - off)
+			chunk = want - off;
+		/*
+		 * an unsigned bound the verifier keeps: clang, which knows chunk <= 4096,
+		 * would drop the mask and pass its signed view of want - off instead
+		 */
+		asm volatile("" : "+r"(chunk));
+		chunk &= 8191;
+		if (off > MEMOBS_USTACK_MAX || chunk == 0 || chunk > 4096)
+			break;
+		if (bpf_probe_read_user(stack + off, chunk, (void *)(sp + off)))
+			break;
+		off += chunk;
+		chunk = 4096;
+	}
+	if (off > MEMOBS_USTACK_MAX)
+		off = MEMOBS_USTACK_MAX;
+	rec->stack_len = off;
+	total = sizeof(*rec) + off;
+	if (bpf_ringbuf_output(&memobs_attr_events, rec, total, ringbuf_flags())) {
+		/* not a lost sample: it walks frame pointers instead */
+		memobs_attr_count(MEMOBS_ATTR_STAT_USTACK_THROTTLED);
+		return 0;
+	}
+	s->window_bytes += total;
+	/* what a copy costs, measured where it is paid (a sampled call only) */
+	memobs_attr_count(MEMOBS_ATTR_STAT_USTACK_COPIES);
+	memobs_attr_add(MEMOBS_ATTR_STAT_USTACK_NS, bpf_ktime_get_ns() - now);
+	return rec->sample_id;
 }
 
 /* Forgets a block if it was sampled; frees of unsampled blocks cost one hash miss. */
@@ -315,10 +429,15 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 *entry_sp)
 		__u64 ret_addr = 0;
 
 		memobs_attr_count(MEMOBS_ATTR_STAT_SAMPLED);
-		/* probe_place guarantees rsp is untouched up to the probe: [rsp] is the return */
-		bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)key.sp);
-		call.stack_id = memobs_attr_stack_id(ctx, ret_addr, tgid,
-						     BPF_CORE_READ(task, group_leader, start_time));
+		if (memobs_stack_copy_bytes)
+			call.stack_id = emit_ustack(ctx, tgid);
+		/* no copy (off, over budget, the ring full): the frame-pointer walk */
+		if (!call.stack_id) {
+			/* probe_place guarantees rsp is untouched up to the probe: [rsp] is the return */
+			bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)key.sp);
+			call.stack_id = memobs_attr_stack_id(
+				ctx, ret_addr, tgid, BPF_CORE_READ(task, group_leader, start_time));
+		}
 		call.cgroup_id = bpf_get_current_cgroup_id();
 	}
 	if (bpf_map_update_elem(&memobs_attr_inflight, &key, &call, BPF_ANY)) {

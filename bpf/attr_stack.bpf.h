@@ -48,13 +48,18 @@ MEMOBS_ATTR_MAP struct {
 	__type(value, struct memobs_stack);
 } memobs_attr_stack_scratch SEC(".maps");
 
-static __always_inline void memobs_attr_count(enum memobs_attr_stat stat)
+static __always_inline void memobs_attr_add(enum memobs_attr_stat stat, __u64 n)
 {
 	__u32 key = stat;
 	__u64 *value = bpf_map_lookup_elem(&memobs_attr_stats, &key);
 
 	if (value)
-		*value += 1;
+		*value += n;
+}
+
+static __always_inline void memobs_attr_count(enum memobs_attr_stat stat)
+{
+	memobs_attr_add(stat, 1);
 }
 
 /*

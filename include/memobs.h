@@ -97,6 +97,7 @@ enum memobs_attr_rec_type {
 	MEMOBS_REC_ALLOC = 16,	   /* struct memobs_alloc_rec: a sampled allocation was made */
 	MEMOBS_REC_FREE = 17,	   /* struct memobs_free_rec: a sampled allocation was freed */
 	MEMOBS_REC_ATTR_EXEC = 18, /* struct memobs_attr_exec_rec: a traced process exec'd */
+	MEMOBS_REC_USTACK = 19,	   /* struct memobs_ustack_rec: registers and stack of a sample */
 };
 
 /*
@@ -128,7 +129,11 @@ enum memobs_attr_stat {
 	MEMOBS_ATTR_STAT_RINGBUF_DROPS = 7, /* bpf_ringbuf_reserve() failed */
 	MEMOBS_ATTR_STAT_MM_EVENTS = 8,	    /* mmap/munmap/mremap/brk/fault hits counted */
 	MEMOBS_ATTR_STAT_MM_FULL = 9,	    /* mm site map full */
-	MEMOBS_ATTR_STAT_NR = 10,
+	MEMOBS_ATTR_STAT_USTACK_THROTTLED = 10, /* sampled calls past the stack-copy budget:
+						  * frame pointers instead */
+	MEMOBS_ATTR_STAT_USTACK_COPIES = 11,   /* stack copies sent */
+	MEMOBS_ATTR_STAT_USTACK_NS = 12,       /* ns the probes spent making them (copy, send) */
+	MEMOBS_ATTR_STAT_NR = 13,
 };
 
 /* A sampled allocation: address and size as the allocator returned them. */
@@ -140,6 +145,39 @@ struct memobs_alloc_rec {
 	__u64 size;	/* bytes requested */
 	__u64 ts_ns;	/* bpf_ktime_get_ns() at the return */
 	__u64 stack_id; /* key of memobs_attr_stacks; 0 when the stack was not kept */
+};
+
+/*
+ * CFI unwinding (docs/unwinding.md): at a sampled call the entry probe copies
+ * the registers CFI rules use and the top of the user stack (from rsp up to
+ * memobs_stack_copy_bytes, page by page, stopping at the first page that
+ * cannot be read); userspace unwinds the copy with the modules' .eh_frame.
+ * The record precedes the allocation's, whose stack_id is its sample_id.
+ */
+#define MEMOBS_USTACK_MAX 16384 /* the largest copy: a verifier-bounded constant */
+#define MEMOBS_USTACK_SAMPLE_BIT (1ULL << 63) /* set in a sample_id, never in a stack hash */
+
+/* memobs_ustack_rec.regs: what the x86-64 CFI of compiled code refers to */
+enum memobs_ureg {
+	MEMOBS_UREG_IP = 0,
+	MEMOBS_UREG_SP = 1,
+	MEMOBS_UREG_BP = 2,
+	MEMOBS_UREG_BX = 3,
+	MEMOBS_UREG_R12 = 4,
+	MEMOBS_UREG_R13 = 5,
+	MEMOBS_UREG_R14 = 6,
+	MEMOBS_UREG_R15 = 7,
+	MEMOBS_UREG_NR = 8,
+};
+
+struct memobs_ustack_rec {
+	__u32 type; /* MEMOBS_REC_USTACK */
+	__u32 pid;
+	__u64 sample_id; /* the memobs_alloc_rec.stack_id of the same call */
+	__u64 regs[MEMOBS_UREG_NR];
+	__u32 stack_len; /* bytes of stack that follow, copied from regs[MEMOBS_UREG_SP] */
+	__u32 flags;	 /* reserved */
+	__u8 stack[];
 };
 
 /* A sampled allocation was freed (or moved by realloc). */

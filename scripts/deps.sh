@@ -3,6 +3,7 @@
 # Installs the Debian packages that the build, the tests and the benchmarks
 # need, only those missing; runs apt-get update once, and only if needed.
 # libclang-rt-dev: clang's runtimes (libclang_rt.fuzzer, asan, ubsan) for make fuzz.
+# redis-server: a real program without frame pointers for the unwinding tests (not started as a service).
 set -eu
 
 PACKAGES="
@@ -11,9 +12,10 @@ libclang-rt-dev
 libbpf-dev libelf-dev zlib1g-dev
 libcmocka-dev libcapstone-dev libdw-dev libncurses-dev libmicrohttpd-dev
 python3 python3-pytest
-runc tmux bpftrace yamllint prometheus jq
+runc tmux bpftrace yamllint prometheus jq redis-server
 libjemalloc-dev libtcmalloc-minimal4
 libprotobuf-c-dev protobuf-c-compiler golang-go
+libiberty-dev nodejs
 "
 
 missing=""

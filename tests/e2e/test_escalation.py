@@ -92,3 +92,22 @@ def test_malloc_host_wide_traces_new_processes(cgroups, memobs):
     assert m.stop() == 0
     stats = m.of_type("stats")[-1]
     assert stats["ringbuf_drops"] == 0 and stats["attach_failures"] == 0, stats
+
+
+def test_malloc_host_wide_first_line_carries_sites(cgroups, memobs):
+    """With every process traced, the samples that name the site exist when the
+    detector first suspects the cgroup: its first line says where (issue 12)."""
+    m = memobs("run", "--malloc", "--malloc-sample-bytes", "65536", "--interval", "0.5",
+               "--window", "5", "--no-socket")
+    m.wait_started()
+    cg = cgroups.make("malloc-first")
+    p = cg.spawn([workload("leak_here"), "--size", "65536", "--rate", str(2 * MIB)])
+    first = m.wait_for(is_leak(cg), 60)
+    assert first is not None, m.stderr
+    assert first["sites"], first
+    top = first["sites"][0]
+    assert top["stack"][0].startswith("leak_here+"), first["sites"]
+    assert top["caller"].startswith("leak_here+"), top
+    assert "escalated_for_s" not in first
+    assert first["top_process"]["pid"] == p.pid
+

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
+#include "attribute/attr.h"
 #include "cli/leaks_opts.h"
 #include "cli/opts.h"
 #include "cli/run_opts.h"
@@ -246,6 +247,9 @@ static void test_leaks_opts(void **state)
 		{ "--top", "100001" },
 		{ "--malloc-sample-bytes", "0" },
 		{ "--malloc-sample-bytes", "2T" },
+		{ "--stack-bytes", "100" },
+		{ "--stack-bytes", "17K" },
+		{ "--stack-bytes", "-1" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(parse_leaks(&o, err, sizeof(err), "--all", bad[i][0], bad[i][1],
@@ -265,12 +269,99 @@ static void test_leaks_opts(void **state)
 	assert_string_equal(err, "unknown option '--bogus'");
 }
 
+/* --stack-bytes (run, leaks): 0 is "no copy", kept apart from "the default". */
+static void test_stack_bytes_opts(void **state)
+{
+	struct leaks_opts lo;
+	struct run_opts ro;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", NULL), OPTS_OK);
+	assert_int_equal(lo.stack_bytes, 0);
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--stack-bytes", "0", NULL),
+			 OPTS_OK);
+	assert_int_equal(lo.stack_bytes, ATTR_FP_ONLY);
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--stack-bytes", "8K", NULL),
+			 OPTS_OK);
+	assert_int_equal(lo.stack_bytes, 8192);
+	assert_int_equal(parse(&ro, err, sizeof(err), "--stack-bytes", "16K", NULL), OPTS_OK);
+	assert_int_equal(ro.stack_bytes, MEMOBS_USTACK_MAX);
+	assert_int_equal(parse(&ro, err, sizeof(err), "--stack-bytes", "32K", NULL),
+			 OPTS_USAGE_ERROR);
+	assert_string_equal(err, "invalid value '32K' for --stack-bytes: expected 0 (frame pointers "
+				 "only) or bytes from 256 to 16K");
+}
+
+/* --wrappers (run, leaks): checked at parse time, one line naming the option. */
+static void test_wrappers_opts(void **state)
+{
+	char err[256], many[64 * 3 + 8], longest[300];
+	struct leaks_opts lo;
+	struct run_opts ro;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--pid", "1", NULL), OPTS_OK);
+	assert_null(lo.wrappers);
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--pid", "1", "--wrappers",
+				     "=mymalloc,my_*", NULL),
+			 OPTS_OK);
+	assert_string_equal(lo.wrappers, "=mymalloc,my_*");
+	assert_int_equal(parse(&ro, err, sizeof(err), NULL), OPTS_OK);
+	assert_null(ro.wrappers);
+	assert_int_equal(parse(&ro, err, sizeof(err), "--wrappers", "zalloc,pool_*", NULL),
+			 OPTS_OK);
+	assert_string_equal(ro.wrappers, "zalloc,pool_*");
+
+	const char *const empty[] = { "", "=", "a,,b", "a,", ",a" };
+	for (i = 0; i < ARRAY_SIZE(empty); i++) {
+		assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--wrappers", empty[i],
+					     NULL),
+				 OPTS_USAGE_ERROR);
+		assert_non_null(strstr(err, "for --wrappers: pattern "));
+		assert_non_null(strstr(err, " is empty"));
+		assert_int_equal(parse(&ro, err, sizeof(err), "--wrappers", empty[i], NULL),
+				 OPTS_USAGE_ERROR);
+		assert_non_null(strstr(err, "--wrappers"));
+	}
+	assert_int_equal(parse(&ro, err, sizeof(err), "--wrappers", "a,,b", NULL),
+			 OPTS_USAGE_ERROR);
+	assert_string_equal(err, "invalid value 'a,,b' for --wrappers: pattern 2 is empty "
+				 "(expected function globs separated by commas)");
+
+	many[0] = '\0';
+	for (i = 0; i < 65; i++)
+		strcat(many, i ? ",p*" : "p*");
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--wrappers", many, NULL),
+			 OPTS_USAGE_ERROR);
+	assert_non_null(strstr(err, "for --wrappers: 65 patterns, at most 64"));
+	assert_non_null(strstr(err, "'p*,p*,"));
+	assert_non_null(strstr(err, "...'")); /* the value is cut, the reason is whole */
+	many[strlen(many) - 3] = '\0';
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--wrappers", many, NULL),
+			 OPTS_OK);
+
+	memset(longest, 'f', 257);
+	longest[257] = '\0';
+	assert_int_equal(parse(&ro, err, sizeof(err), "--wrappers", longest, NULL),
+			 OPTS_USAGE_ERROR);
+	assert_non_null(strstr(err, "for --wrappers: pattern 1 is longer than 256 bytes"));
+	longest[256] = '\0';
+	assert_int_equal(parse(&ro, err, sizeof(err), "--wrappers", longest, NULL), OPTS_OK);
+
+	assert_int_equal(parse_leaks(&lo, err, sizeof(err), "--all", "--wrappers", NULL),
+			 OPTS_USAGE_ERROR);
+	assert_string_equal(err, "option '--wrappers' needs a value");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seconds),	   cmocka_unit_test(test_bytes_and_numbers),
 		cmocka_unit_test(test_run_opts),   cmocka_unit_test(test_top_opts),
-		cmocka_unit_test(test_leaks_opts),
+		cmocka_unit_test(test_leaks_opts), cmocka_unit_test(test_wrappers_opts),
+		cmocka_unit_test(test_stack_bytes_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

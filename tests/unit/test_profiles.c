@@ -19,6 +19,11 @@
 #include "output/flamegraph.h"
 #include "output/folded.h"
 #include "output/pprof.h"
+#include "output/profile_dir.h"
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 static const char *const stack_a[] = {
 	"leak_here+0x38 (leak_here) leak_here.c:54",
@@ -79,6 +84,11 @@ static void test_frame_parse(void **state)
 	assert_string_equal(p.file, "");
 	assert_int_equal(p.line, 0);
 	assert_int_equal(p.addr, 0x7fb041e0624aULL);
+
+	/* the symbolizer's form of an address in a file with no symbol there */
+	frame__parse("libc.so.6+0x2724a (libc.so.6)", &p);
+	assert_string_equal(p.func, "[libc.so.6]");
+	assert_string_equal(p.module, "libc.so.6");
 
 	frame__parse("operator new(unsigned long)+0x1c (libstdc++.so.6)", &p);
 	assert_string_equal(p.func, "operator new(unsigned long)");
@@ -376,12 +386,73 @@ static void test_leaks_profile_opts(void **state)
 	assert_non_null(strstr(err, "pprof"));
 }
 
+static void test_profile_dir_names(void **state)
+{
+	char buf[160];
+
+	(void)state;
+	/* 2026-12-02T01:02:03.045Z */
+	assert_int_equal(profile_dir__name(1796173323045ULL, "/kubepods/pod 1/../x", 7, buf,
+					   sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "2026-12-02T01:02:03.045Z-_kubepods_pod_1_.._x-7.pb.gz");
+	assert_int_equal(profile_dir__name(0, "/", 1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z-root-1.pb.gz");
+	assert_int_equal(profile_dir__name(0, "abc", 1, buf, 10), -ENAMETOOLONG);
+}
+
+static size_t count_files(const char *dir)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_profile_dir_keeps_and_refuses(void **state)
+{
+	char dir[] = "/tmp/memobs-test-profiles-XXXXXX", link[64], *written = NULL;
+	struct profile_dir *d = NULL;
+	struct pprof_opts po = { .sample_bytes = 4096 };
+	__u64 ts;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(profile_dir__open(&d, dir, 2), 0);
+	for (ts = 1; ts <= 4; ts++) {
+		assert_int_equal(profile_dir__write(d, ts * 1000, "/cg", ts, NULL, 0, &po, &written),
+				 0);
+		assert_int_equal(access(written, R_OK), 0);
+		free(written);
+	}
+	assert_int_equal(count_files(dir), 2); /* the two newest */
+	profile_dir__close(d);
+	/* writable by others: not memobs's to write in */
+	chmod(dir, 0777);
+	assert_int_equal(profile_dir__open(&d, dir, 2), -EPERM);
+	chmod(dir, 0700);
+	snprintf(link, sizeof(link), "%s.link", dir);
+	assert_int_equal(symlink(dir, link), 0);
+	assert_int_equal(profile_dir__open(&d, link, 2), -ELOOP);
+	unlink(link);
+	assert_int_equal(profile_dir__open(&d, "/nonexistent/memobs", 2), -ENOENT);
+	snprintf(link, sizeof(link), "rm -rf '%s'", dir);
+	assert_int_equal(system(link), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_parse),    cmocka_unit_test(test_folded_lines),
 		cmocka_unit_test(test_flamegraph_svg), cmocka_unit_test(test_pprof_decodes),
 		cmocka_unit_test(test_pprof_empty),    cmocka_unit_test(test_leaks_profile_opts),
+		cmocka_unit_test(test_profile_dir_names),
+		cmocka_unit_test(test_profile_dir_keeps_and_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,8 +78,12 @@ static void doc_fields(const char *which, struct field_set *out)
 	assert_true(out->nr > 0);
 }
 
-/* The keys of a one-line JSON object at depth 1 (the writer's own output: no spaces). */
-static void rendered_fields(const char *json, struct field_set *out)
+/*
+ * The keys of a one-line JSON object (the writer's own output: no spaces) at
+ * a depth: 1 for the record's own fields, 3 for those of the objects in its
+ * arrays (the sites of a leak line).
+ */
+static void rendered_fields(const char *json, int at_depth, struct field_set *out)
 {
 	int depth = 0;
 	bool in_str = false;
@@ -91,7 +95,7 @@ static void rendered_fields(const char *json, struct field_set *out)
 				p++;
 			else if (*p == '"') {
 				in_str = false;
-				if (depth == 1 && key_start && p[1] == ':')
+				if (depth == at_depth && key_start && p[1] == ':')
 					field_set__add(out, key_start, p - key_start);
 				key_start = NULL;
 			}
@@ -108,7 +112,7 @@ static void rendered_fields(const char *json, struct field_set *out)
 	}
 }
 
-static void assert_fields_match(const struct record *r, const char *const *sections)
+static void assert_fields_match_at(const struct record *r, const char *const *sections, int depth)
 {
 	struct field_set doc = {}, got = {};
 	struct json j;
@@ -119,7 +123,7 @@ static void assert_fields_match(const struct record *r, const char *const *secti
 	json_init(&j);
 	render__record(&j, r);
 	assert_false(j.failed);
-	rendered_fields(j.buf, &got);
+	rendered_fields(j.buf, depth, &got);
 	for (i = 0; i < got.nr; i++)
 		if (!field_set__has(&doc, got.names[i]))
 			fail_msg("'%s' renders '%s', which docs/output.md does not list",
@@ -131,6 +135,11 @@ static void assert_fields_match(const struct record *r, const char *const *secti
 	field_set__free(&doc);
 	field_set__free(&got);
 	json_free(&j);
+}
+
+static void assert_fields_match(const struct record *r, const char *const *sections)
+{
+	assert_fields_match_at(r, sections, 1);
 }
 
 static struct container_id container = {
@@ -152,7 +161,9 @@ static struct cgroup_stat cgroup = {
 };
 static struct alloc_site est = { .pid = 7, .cgroup_id = 42, .est_bytes = 4096.4, .est_allocs = 2 };
 static const char *const frames[] = { "leak+0x10 (a.out) a.c:3", "main+0x8 (a.out)" };
-static const struct site_record site = { .est = &est, .frames = frames, .nr_frames = 2 };
+static const struct site_record site = {
+	.est = &est, .frames = frames, .nr_frames = 2, .caller = frames[0]
+};
 
 static void test_sample_fields(void **state)
 {
@@ -193,6 +204,20 @@ static void test_leak_fields(void **state)
 	r.leak.sites = &site;
 	r.leak.nr_sites = 1;
 	assert_fields_match(&r, escalated);
+}
+
+/* The fields of each object of a leak line's sites. */
+static void test_leak_site_object_fields(void **state)
+{
+	static const char *const sections[] = { "leak site", NULL };
+	struct record r;
+
+	(void)state;
+	record__init(&r, RECORD_LEAK, 1000, &cgroup);
+	r.leak.metric = "anon_rss";
+	r.leak.sites = &site;
+	r.leak.nr_sites = 1;
+	assert_fields_match_at(&r, sections, 3);
 }
 
 static void test_stats_fields(void **state)
@@ -264,7 +289,16 @@ static void test_leak_line_exact(void **state)
 	assert_non_null(strstr(j.buf,
 			       "\"limit_bytes\":2097152,\"time_to_limit_s\":25.6,"
 			       "\"top_process\":null,\"sites\":[{\"bytes\":4096,\"allocs\":2,"
+			       "\"caller\":\"leak+0x10 (a.out) a.c:3\","
 			       "\"stack\":[\"leak+0x10 (a.out) a.c:3\",\"main+0x8 (a.out)\"]}]}"));
+
+	/* every frame the allocator's: the caller is null, the stack stays whole */
+	struct site_record no_caller = site;
+
+	no_caller.caller = NULL;
+	r.leak.sites = &no_caller;
+	render__record(&j, &r);
+	assert_non_null(strstr(j.buf, "\"allocs\":2,\"caller\":null,\"stack\":[\"leak+0x10"));
 	json_free(&j);
 }
 
@@ -314,10 +348,15 @@ static void test_container_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sample_fields),	     cmocka_unit_test(test_oom_kill_fields),
-		cmocka_unit_test(test_leak_fields),	     cmocka_unit_test(test_stats_fields),
-		cmocka_unit_test(test_leaks_records_fields), cmocka_unit_test(test_leak_line_exact),
-		cmocka_unit_test(test_common_fields_exact),  cmocka_unit_test(test_container_json),
+		cmocka_unit_test(test_sample_fields),
+		cmocka_unit_test(test_oom_kill_fields),
+		cmocka_unit_test(test_leak_fields),
+		cmocka_unit_test(test_leak_site_object_fields),
+		cmocka_unit_test(test_stats_fields),
+		cmocka_unit_test(test_leaks_records_fields),
+		cmocka_unit_test(test_leak_line_exact),
+		cmocka_unit_test(test_common_fields_exact),
+		cmocka_unit_test(test_container_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dlfcn.h>
+#include <libgen.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ static void test_library_and_batch(void **state)
 	struct symbolizer *s = symbolizer__new();
 	void *page = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	__u64 addrs[4];
-	char *out[4];
+	char *out[4], expect[64];
 	int i;
 
 	(void)state;
@@ -114,8 +115,10 @@ static void test_library_and_batch(void **state)
 	/* malloc may be reached through an alias of glibc's own name */
 	assert_non_null(strstr(out[0], "+0x0 (libc.so.6)"));
 	assert_true(strncmp(out[1], "leaf_function+0x1 (test_symbolize)", 34) == 0);
-	assert_string_equal(out[2], "[unknown]");
-	assert_string_equal(out[3], "[unknown]");
+	/* in no file and no perf map: the bare address, as perf shows it */
+	snprintf(expect, sizeof(expect), "0x%llx", (unsigned long long)addrs[2]);
+	assert_string_equal(out[2], expect);
+	assert_string_equal(out[3], "0x8");
 	for (i = 0; i < 4; i++)
 		free(out[i]);
 	munmap(page, 4096);
@@ -253,11 +256,11 @@ static void test_cache_is_bounded(void **state)
 	assert_int_equal(st.pids, 0);
 	symbolizer__free(s);
 
-	/* a file larger than the budget is not read: address and module only */
+	/* a file larger than the budget is not read: its offset in the module only */
 	s = symbolizer__new_opts(&tiny);
 	out = resolve_one(s, own, false);
-	assert_true(strncmp(out, "0x", 2) == 0);
-	assert_non_null(strstr(out, "(test_symbolize)"));
+	assert_true(strncmp(out, "test_symbolize+0x", 17) == 0);
+	assert_non_null(strstr(out, " (test_symbolize)"));
 	free(out);
 	symbolizer__stats(s, &st);
 	assert_int_equal(st.files, 0);
@@ -303,8 +306,9 @@ static void test_image_from_memory(void **state)
 
 	(void)state;
 	assert_int_equal(symbolizer__resolve_image(junk, strlen(junk), offsets, 2, out), 0);
-	assert_string_equal(out[0], "0x0 (image)");
-	assert_string_equal(out[1], "0x7 (image)");
+	/* nothing names them: their place in the module */
+	assert_string_equal(out[0], "image+0x0 (image)");
+	assert_string_equal(out[1], "image+0x7 (image)");
 	free(out[0]);
 	free(out[1]);
 }
@@ -399,6 +403,24 @@ static void test_helper_has_no_capabilities(void **state)
 	munmap(shared, 4096);
 }
 
+/* The file offset of one of our own addresses, from /proc/self/maps. */
+static __u64 file_offset_of(__u64 addr)
+{
+	unsigned long long start, end, offset;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+	__u64 found = ~0ULL;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &offset) == 3 &&
+		    addr >= start && addr < end)
+			found = addr - start + offset;
+	fclose(f);
+	assert_true(found != ~0ULL);
+	return found;
+}
+
 /* A helper that hangs costs the deadline once, then is killed, reaped and replaced. */
 static void test_hung_helper_meets_the_deadline(void **state)
 {
@@ -415,7 +437,9 @@ static void test_hung_helper_meets_the_deadline(void **state)
 	assert_non_null(s);
 	pid = symbolizer__worker_pid(s);
 	assert_true(pid > 0);
-	snprintf(expect, sizeof(expect), "0x%llx (test_symbolize)", (unsigned long long)addr);
+	/* unnamed (the file is not read again): its offset in the file */
+	snprintf(expect, sizeof(expect), "test_symbolize+0x%llx (test_symbolize)",
+		 (unsigned long long)file_offset_of(addr));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	out = resolve_one(s, addr, false);
 	ms = elapsed_ms(&t0);
@@ -511,6 +535,176 @@ static void test_in_process(void **state)
 	symbolizer__free(s);
 }
 
+/* libstdc++'s operator new, demangled in the helper (and in process). */
+static void test_cxx_names_are_demangled(void **state)
+{
+	struct symbolizer_opts in_process = { .in_process = true };
+	const struct symbolizer_opts *modes[2] = { NULL, &in_process };
+	void *lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+	void *fn = lib ? dlsym(lib, "_Znwm") : NULL;
+	struct symbolizer *s;
+	char *out;
+	int i;
+
+	(void)state;
+	assert_non_null(fn);
+	for (i = 0; i < 2; i++) {
+		s = symbolizer__new_opts(modes[i]);
+		assert_non_null(s);
+		out = resolve_one(s, (__u64)(uintptr_t)fn, false);
+		assert_true(strncmp(out, "operator new(unsigned long)+0x0 (libstdc++.so.6", 47) ==
+			    0);
+		free(out);
+		symbolizer__free(s);
+	}
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Anonymous code named by /tmp/perf-PID.map; a miss re-reads it, at most once a second. */
+static void test_jit_frames_from_perf_map(void **state)
+{
+	struct symbolizer *s = symbolizer__new();
+	void *page = mmap(NULL, 8192, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 base = (__u64)(uintptr_t)page;
+	char path[64], text[256], expect[128], *out;
+
+	(void)state;
+	assert_non_null(s);
+	assert_true(page != MAP_FAILED);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	snprintf(text, sizeof(text), "%llx 100 LazyCompile:*jitted_one /app.js:3\n",
+		 (unsigned long long)base);
+	write_text(path, text);
+	out = resolve_one(s, base + 0x10, false);
+	snprintf(expect, sizeof(expect), "LazyCompile:*jitted_one /app.js:3+0x10 (perf-%d.map)",
+		 (int)getpid());
+	assert_string_equal(out, expect);
+	free(out);
+	/* a return address names the call: one byte before */
+	out = resolve_one(s, base + 0x100, true);
+	assert_non_null(strstr(out, "jitted_one /app.js:3+0x100 (perf-"));
+	free(out);
+	/* newly jitted code: not re-read within the second, then found */
+	snprintf(text, sizeof(text),
+		 "%llx 100 LazyCompile:*jitted_one /app.js:3\n0x%llx 0x80 jitted_two\n",
+		 (unsigned long long)base, (unsigned long long)base + 0x1000);
+	write_text(path, text);
+	out = resolve_one(s, base + 0x1004, false);
+	snprintf(expect, sizeof(expect), "0x%llx", (unsigned long long)base + 0x1004);
+	assert_string_equal(out, expect);
+	free(out);
+	usleep(1100 * 1000);
+	out = resolve_one(s, base + 0x1004, false);
+	snprintf(expect, sizeof(expect), "jitted_two+0x4 (perf-%d.map)", (int)getpid());
+	assert_string_equal(out, expect);
+	free(out);
+	/* read on from where it stopped; a map that shrank is read again whole */
+	usleep(1100 * 1000);
+	snprintf(text, sizeof(text), "%llx 10 jitted_three\n", (unsigned long long)base + 0x1800);
+	write_text(path, text);
+	out = resolve_one(s, base + 0x1801, false);
+	snprintf(expect, sizeof(expect), "jitted_three+0x1 (perf-%d.map)", (int)getpid());
+	assert_string_equal(out, expect);
+	free(out);
+	out = resolve_one(s, base + 0x10, false);
+	snprintf(expect, sizeof(expect), "0x%llx", (unsigned long long)base + 0x10);
+	assert_string_equal(out, expect);
+	free(out);
+	unlink(path);
+	munmap(page, 8192);
+	symbolizer__free(s);
+}
+
+/*
+ * A committed ELF seed of tests/fuzz/corpus/elf/ (malloc'd): from the repository's
+ * root, where `make test` runs, else from beside the binary (BUILD/tests/).
+ */
+static void *read_seed(const char *name, size_t *len)
+{
+	char path[4096], exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f;
+	void *buf;
+	long size;
+
+	snprintf(path, sizeof(path), "tests/fuzz/corpus/elf/%s", name);
+	f = fopen(path, "rbe");
+	if (!f && n > 0) {
+		exe[n] = '\0';
+		snprintf(path, sizeof(path), "%s/../../tests/fuzz/corpus/elf/%s", dirname(exe),
+			 name);
+		f = fopen(path, "rbe");
+	}
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	buf = malloc((size_t)size);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	*len = (size_t)size;
+	return buf;
+}
+
+/*
+ * Names the helper makes from an image: C++ and Rust symbols demangled, and
+ * a Go function from .gopclntab when there is no .symtab (the fuzz seeds:
+ * tiny C++ and "Rust" libraries, their symbols named so by asm labels (one
+ * C++ name whose demangled form runs past 4 KiB); a
+ * stripped library given a Go 1.20 table whose functions start at .text,
+ * 0x1020).
+ */
+static void test_image_names(void **state)
+{
+	__u64 cxx_off = 0x1000, go_offs[3] = { 0x1020, 0x1028, 0x1061 };
+	char *out[3];
+	size_t len, i;
+	void *image;
+
+	(void)state;
+	image = read_seed("cxx_mangled_symbol", &len);
+	assert_int_equal(symbolizer__resolve_image(image, len, &cxx_off, 1, out), 0);
+	assert_string_equal(out[0], "cache::Pool<int>::grow(unsigned long)+0x0 (image)");
+	free(out[0]);
+	/* 1014 mangled bytes that demangle to 6,620: cut at 4 KiB, and said so */
+	image = read_seed("cxx_name_demangling_past_4k", &len);
+	assert_int_equal(symbolizer__resolve_image(image, len, &cxx_off, 1, out), 0);
+	assert_true(strncmp(out[0], "f(aaaaaaaa::bbbbbbbb, aaaaaaaa::bbbbbbbb, ", 42) == 0);
+	assert_int_equal(strlen(out[0]), 4096 + strlen("+0x0 (image)"));
+	assert_string_equal(out[0] + 4096 - 3, "...+0x0 (image)");
+	free(out[0]);
+	/* Rust: v0 (_RNvNtCs1234_7mycrate5cache8leaky_fn) and legacy (_ZN...17h<hash>E) */
+	image = read_seed("rust_mangled_symbols", &len);
+	go_offs[0] = 0x1000;
+	go_offs[1] = 0x1010;
+	assert_int_equal(symbolizer__resolve_image(image, len, go_offs, 2, out), 0);
+	assert_string_equal(out[0], "mycrate::cache::leaky_fn+0x0 (image)");
+	assert_string_equal(out[1], "mycrate::cache::put+0x0 (image)");
+	free(out[0]);
+	free(out[1]);
+	go_offs[0] = 0x1020;
+	go_offs[1] = 0x1028;
+	image = read_seed("stripped_with_gopclntab", &len);
+	assert_int_equal(symbolizer__resolve_image(image, len, go_offs, 3, out), 0);
+	/* its line tables too: main.go, line 10 for main.main's first 0x10 bytes */
+	assert_string_equal(out[0], "main.main+0x0 (image) main.go:10");
+	assert_string_equal(out[1], "main.main+0x8 (image) main.go:10");
+	/* past the text PT_LOAD (0x29 bytes): no address of the file, placed by its offset */
+	assert_string_equal(out[2], "image+0x1061 (image)");
+	for (i = 0; i < 3; i++)
+		free(out[i]);
+}
+
 /* Parent-side cost of one request: cold (the file read and parsed) and warm. */
 static void test_request_cost(void **state)
 {
@@ -582,10 +776,13 @@ int main(void)
 		cmocka_unit_test(test_cache_is_bounded),
 		cmocka_unit_test(test_pids_are_bounded),
 		cmocka_unit_test(test_image_from_memory),
+		cmocka_unit_test(test_image_names),
 		cmocka_unit_test(test_helper_has_no_capabilities),
 		cmocka_unit_test(test_hung_helper_meets_the_deadline),
 		cmocka_unit_test(test_killed_helper_is_replaced),
 		cmocka_unit_test(test_in_process),
+		cmocka_unit_test(test_cxx_names_are_demangled),
+		cmocka_unit_test(test_jit_frames_from_perf_map),
 		cmocka_unit_test(test_request_cost),
 	};
 	const char *spec = getenv("MEMOBS_TEST_SYMBOLIZE");

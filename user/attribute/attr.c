@@ -28,8 +28,13 @@
 /*
  * Records handled per attr__poll() at most: ~50 ms of work at ~1 us each, so
  * that a pass is never late by more than that however fast samples come.
+ * A copied stack costs far more (an unwind, and for a new stack its
+ * symbols: up to milliseconds for a process never seen), so the time is
+ * bounded too: DRAIN_BUDGET_MS, checked every DRAIN_CLOCK_EVERY records.
  */
 #define DRAIN_BUDGET 65536
+#define DRAIN_BUDGET_MS 50
+#define DRAIN_CLOCK_EVERY 16
 #define DRAIN_BUDGET_SPENT (-EAGAIN) /* the callback's stop; not an error */
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -51,11 +56,15 @@ static int handle_record(void *ctx, void *data, size_t size)
 		};
 		uint64_t start;
 
-		if (attr_site_of_stack(a, rec->stack_id, rec->pid, false, &sample.site_id))
+		if ((rec->stack_id & MEMOBS_USTACK_SAMPLE_BIT)
+			    ? attr_site_of_sample(a, rec->stack_id, &sample.site_id)
+			    : attr_site_of_stack(a, rec->stack_id, rec->pid, false, &sample.site_id))
 			return 0;
 		alloc_sites__add(a->samples, &sample);
 		if (!u64map_get(&a->sample_pids, rec->pid, &start))
 			u64map_put(&a->sample_pids, rec->pid, 0);
+	} else if (type == MEMOBS_REC_USTACK) {
+		attr_handle_ustack(a, data, size);
 	} else if (type == MEMOBS_REC_FREE && size >= sizeof(struct memobs_free_rec)) {
 		const struct memobs_free_rec *rec = data;
 
@@ -71,9 +80,19 @@ static int handle_record(void *ctx, void *data, size_t size)
 	 * after a budget. libbpf has consumed this record already; the rest waits
 	 * for the next poll, and what overflows meanwhile is counted as drops.
 	 */
-	if (++a->drained_this_poll >= DRAIN_BUDGET)
+	if (++a->drained_this_poll >= DRAIN_BUDGET ||
+	    (!(a->drained_this_poll % DRAIN_CLOCK_EVERY) && clock_mono_ns() > a->drain_deadline_ns)) {
+		a->drain_spent = true;
 		return DRAIN_BUDGET_SPENT;
+	}
 	return 0;
+}
+
+static void drain_begin(struct attr *a)
+{
+	a->drained_this_poll = 0;
+	a->drain_spent = false;
+	a->drain_deadline_ns = clock_mono_ns() + DRAIN_BUDGET_MS * 1000000ULL;
 }
 
 /* The ring's return, with the budget's stop as the success it is. */
@@ -86,7 +105,7 @@ static int drain_result(struct attr *a, int n)
 
 void attr_drain_some(struct attr *a)
 {
-	a->drained_this_poll = 0;
+	drain_begin(a);
 	ring_buffer__consume(a->rb);
 }
 
@@ -102,7 +121,7 @@ int attr__poll(struct attr *a, int timeout_ms)
 {
 	int drained = 0, n;
 
-	a->drained_this_poll = 0;
+	drain_begin(a);
 	if (clock_mono_ms() - a->last_tick_ms >= TICK_MS) {
 		/* records below the wake-up mark wake nobody: the tick drains them,
 		 * before it reaps the processes that exited */
@@ -111,7 +130,7 @@ int attr__poll(struct attr *a, int timeout_ms)
 			return drained;
 		tick(a);
 	}
-	if (a->drained_this_poll >= DRAIN_BUDGET)
+	if (a->drain_spent)
 		return drained; /* the budget is spent: the pass comes first */
 	n = drain_result(a, ring_buffer__poll(a->rb, timeout_ms));
 	return n < 0 ? n : (int)a->drained_this_poll;
@@ -119,15 +138,36 @@ int attr__poll(struct attr *a, int timeout_ms)
 
 /* ---- open / close ---- */
 
-/* Classic tracepoints need tracefs: mount it where the kernel expects it. */
-static int ensure_tracefs(const struct mounts *m)
+/*
+ * Classic tracepoints need tracefs to be attached (libbpf reads the event's
+ * id there): mount it where the kernel expects it; release_tracefs()
+ * unmounts it once they are attached, so memobs leaves no mount behind.
+ */
+static int ensure_tracefs(struct attr *a, const struct mounts *m)
 {
 	if (m->tracefs[0] || !access("/sys/kernel/tracing/events", F_OK))
 		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		if (errno == EBUSY)
+			return 0;
 		return -errno;
+	}
+	a->mounted_tracefs = true;
 	p_info("mounted tracefs at /sys/kernel/tracing (syscall tracepoints need it)");
 	return 0;
+}
+
+static void release_tracefs(struct attr *a)
+{
+	if (!a->mounted_tracefs)
+		return;
+	/* attached tracepoints hold their events; the mount is no longer needed */
+	if (umount2("/sys/kernel/tracing", MNT_DETACH))
+		p_warn("failed to unmount the tracefs memobs mounted at /sys/kernel/tracing: %s",
+		       strerror(errno));
+	else
+		p_debug("unmounted tracefs at /sys/kernel/tracing (the tracepoints are attached)");
+	a->mounted_tracefs = false;
 }
 
 static int choose_programs(struct attr *a, const struct features *f, const struct mounts *m)
@@ -159,7 +199,7 @@ static int choose_programs(struct attr *a, const struct features *f, const struc
 		if (!strncmp(sec, "tracepoint/", 11) || !strncmp(sec, "tp_btf/page_fault", 17))
 			bpf_program__set_autoload(prog, a->opts.trace_mm);
 	}
-	if (a->opts.trace_mm && (err = ensure_tracefs(m))) {
+	if (a->opts.trace_mm && (err = ensure_tracefs(a, m))) {
 		p_warn("mmap/munmap/mremap/brk not traced: tracefs is not mounted and mounting it "
 		       "failed: %s",
 		       strerror(-err));
@@ -211,9 +251,13 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 	a->opts = *opts;
 	if (!a->opts.sample_bytes)
 		a->opts.sample_bytes = ATTR_DEFAULT_SAMPLE_BYTES;
-	/* sampling every few bytes makes a record per call: ~1 M/s per traced thread */
+	/*
+	 * sampling every few bytes makes a record per call: ~1 M/s per traced
+	 * thread; stack copies are up to 16 KiB each, 4 MiB/s per CPU at most
+	 */
 	ringbuf_bytes = a->opts.ringbuf_bytes	      ? a->opts.ringbuf_bytes
 			: a->opts.sample_bytes < 4096 ? 16 << 20
+			: opts->stack_bytes != ATTR_FP_ONLY ? 8 << 20
 						      : 4 << 20;
 	a->nr_cpus = libbpf_num_possible_cpus();
 	u64map_init(&a->known_pids);
@@ -225,9 +269,19 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 	u64map_init(&a->stack_owner);
 	u64map_init(&a->site_by_hash);
 	a->samples = alloc_sites__new(a->opts.sample_bytes);
+	if (!a->opts.stack_bytes)
+		a->opts.stack_bytes = ATTR_DEFAULT_STACK_BYTES;
+	if (a->opts.stack_bytes != ATTR_FP_ONLY && a->opts.stack_bytes > MEMOBS_USTACK_MAX) {
+		p_err("the stack copy is at most %u bytes, not %u", MEMOBS_USTACK_MAX,
+		      a->opts.stack_bytes);
+		err = -EINVAL;
+		goto fail;
+	}
+	a->ustack_pending = calloc(ATTR_USTACK_PENDING, sizeof(*a->ustack_pending));
 	a->global_files = alloc_lib_set__new();
 	a->failed_files = alloc_lib_set__new();
-	if (!a->samples || !a->global_files || !a->failed_files || a->nr_cpus <= 0) {
+	if (!a->samples || !a->global_files || !a->failed_files || !a->ustack_pending ||
+	    a->nr_cpus <= 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -251,6 +305,10 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 	a->skel->rodata->memobs_self_tgid = getpid();
 	a->skel->rodata->memobs_watch_all = a->opts.trace_mm_all;
 	a->skel->rodata->memobs_wakeup_bytes = ringbuf_bytes / 4;
+	a->skel->rodata->memobs_stack_copy_bytes =
+		a->opts.stack_bytes == ATTR_FP_ONLY ? 0 : a->opts.stack_bytes;
+	/* copies are the first to go: past half the ring, only the records that count */
+	a->skel->rodata->memobs_stack_ring_limit = ringbuf_bytes / 2;
 	bpf_map__set_max_entries(a->skel->maps.memobs_attr_events, ringbuf_bytes);
 	if (a->opts.max_live)
 		bpf_map__set_max_entries(a->skel->maps.memobs_attr_live, a->opts.max_live);
@@ -260,7 +318,9 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 		      strerror(-err));
 		goto fail;
 	}
-	if ((err = attach_static_programs(a)))
+	err = attach_static_programs(a);
+	release_tracefs(a);
+	if (err)
 		goto fail;
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.memobs_attr_events), handle_record, a,
 				 NULL);
@@ -283,6 +343,7 @@ void attr__close(struct attr *a)
 {
 	if (!a)
 		return;
+	release_tracefs(a); /* a failure between the mount and the attach */
 	/* links first: no probe may fire into a half-freed object */
 	attr_scope_free(a);
 	link_vec__destroy(&a->global_links);
@@ -299,6 +360,7 @@ void attr__close(struct attr *a)
 	u64map_free(&a->stack_owner);
 	u64map_free(&a->site_by_hash);
 	alloc_sites__free(a->samples);
+	free(a->ustack_pending);
 	alloc_lib_set__free(a->global_files);
 	alloc_lib_set__free(a->failed_files);
 	symbolizer__free(a->sym);
@@ -346,6 +408,9 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 	out->pids_traced = a->traced.len;
 	out->probes_at_entry = a->probes_at_entry;
 	out->session = a->session;
+	out->unwind = a->unwind;
+	out->sites = a->nr_sites;
+	out->sites_overflowed = a->sites_overflowed;
 	if (a->sym) {
 		struct symbolizer_stats ss;
 
@@ -354,5 +419,7 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 		/* a timeout costs a restart too: the larger counts the helpers lost */
 		out->symbol_timeouts = ss.timeouts > ss.worker_restarts ? ss.timeouts
 									: ss.worker_restarts;
+		out->cfi_cache_bytes = ss.cfi_cache_bytes;
+		out->cfi_cache_evictions = ss.cfi_cache_evictions;
 	}
 }

@@ -23,6 +23,8 @@
 #include "memobs.h"
 
 #define ATTR_DEFAULT_SAMPLE_BYTES (512 * 1024)
+#define ATTR_DEFAULT_STACK_BYTES 16384
+#define ATTR_FP_ONLY (~0U)
 
 struct attr;
 struct bpf_object;
@@ -41,6 +43,10 @@ struct attr_opts {
 				 * the end of `memobs leaks` shows what was outstanding) */
 	__u32 ringbuf_bytes; /* 0: 4 MiB */
 	__u32 max_live;	     /* sampled allocations outstanding; 0: MEMOBS_ATTR_MAX_LIVE */
+	/* bytes of stack a sampled call copies for the CFI unwinder (at most
+	 * MEMOBS_USTACK_MAX); 0: ATTR_DEFAULT_STACK_BYTES; ATTR_FP_ONLY: no copy,
+	 * frame pointers only */
+	__u32 stack_bytes;
 	/* the caller's, not owned: they must outlive the attr object */
 	const struct mounts *mounts;	 /* required (util/mountinfo.h) */
 	const struct features *features; /* required (collect/features.h), probed on mounts */
@@ -66,6 +72,16 @@ struct attr_mm_site {
 	size_t nr_frames;
 };
 
+/* How copied stacks unwound (attr_unwind.c). */
+struct attr_unwind_stats {
+	__u64 walks;		   /* stacks unwound */
+	__u64 truncated;	   /* ... that ended before the outermost frame */
+	__u64 cfi_frames;	   /* steps made with a CFI rule */
+	__u64 fp_frames;	   /* ... with the frame-pointer chain (or [rsp] at the first) */
+	__u64 pending_overwritten; /* a copied stack whose allocation record never came */
+	__u64 stack_cache_resets;  /* the stack -> site shortcut emptied at its bound */
+};
+
 struct attr_stats {
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 	__u64 attach_failures;
@@ -75,6 +91,11 @@ struct attr_stats {
 	__u64 probes_at_entry;	      /* functions probed at the entry (no emulated site found) */
 	__u64 symbol_cache_evictions; /* ELF files dropped by the symbolizer's bounds */
 	__u64 symbol_timeouts;	      /* lookups past the deadline, or a helper lost */
+	struct attr_unwind_stats unwind;
+	__u64 sites;		/* distinct call sites held (at most 16384) */
+	__u64 sites_overflowed; /* stacks past that bound, given one overflow site */
+	__u64 cfi_cache_bytes;	   /* the unwind-rule cache now (bounded) */
+	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 	bool session;		      /* uprobe sessions in use */
 };
 

@@ -9,6 +9,7 @@
  *   attr_scope.c   the traced scope: watched cgroups and pids, new processes,
  *                  execs and exits
  *   attr_sites.c   call sites: stacks resolved to frames, the top sites, mm sites
+ *   attr_unwind.c  call sites of copied stacks: CFI unwinding, then as above
  */
 #ifndef MEMOBS_ATTR_INTERNAL_H
 #define MEMOBS_ATTR_INTERNAL_H
@@ -21,6 +22,12 @@
 #include "memobs_attr.skel.h"
 
 #define ATTR_MAX_HOOKS 40
+/* frames a CFI walk keeps (then a frame says it was truncated) */
+#define ATTR_UNWIND_DEPTH 64
+/* copied stacks unwound whose allocation record has not come yet (the next one takes the slot) */
+#define ATTR_USTACK_PENDING 4096
+/* distinct call sites held (frames symbolized); past it, one overflow site, counted */
+#define ATTR_MAX_SITES 16384
 
 struct alloc_lib;
 struct alloc_lib_set;
@@ -59,6 +66,12 @@ struct site {
 	size_t nr;
 };
 
+/* A copied stack's site, until its allocation record asks for it (attr_unwind.c). */
+struct attr_ustack_pending {
+	__u64 sample_id; /* 0: free */
+	__u64 site;
+};
+
 struct attr {
 	struct attr_opts opts; /* the host context in it is the caller's */
 	struct memobs_attr *skel;
@@ -89,11 +102,19 @@ struct attr {
 	struct u64map site_by_hash; /* hash of the frames -> site index */
 	struct site *sites;
 	size_t nr_sites, cap_sites;
+	__u64 overflow_site;	/* its index + 1; 0: none yet */
+	__u64 sites_overflowed; /* stacks given the overflow site */
+
+	struct attr_ustack_pending *ustack_pending; /* ATTR_USTACK_PENDING slots */
+	struct attr_unwind_stats unwind;
 
 	__u64 attach_failures, probes_at_entry;
 	bool warned_scan; /* a scan failed for want of fds or memory: said once */
+	bool mounted_tracefs; /* memobs mounted it: unmounted once the tracepoints are attached */
 	__u64 last_tick_ms;
 	__u32 drained_this_poll; /* records handled since attr__poll() began (the drain budget) */
+	__u64 drain_deadline_ns; /* ... and the time it may take */
+	bool drain_spent;	 /* the budget ran out in this poll */
 };
 
 /* attr_probes.c */
@@ -123,6 +144,15 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 /* Resolves the stacks of new mm sites while their processes live. */
 void attr_resolve_mm_stacks(struct attr *a);
 void attr_sites_free(struct attr *a);
+
+/* The site of frames (taken: malloc'd strings in a malloc'd array), shared by equal lists. */
+int attr_site_of_frames(struct attr *a, char **frames, size_t nr, __u64 *index);
+
+/* attr_unwind.c */
+/* A copied stack (MEMOBS_REC_USTACK): unwound, symbolized, its site kept for its sample id. */
+void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, size_t size);
+/* The site of a sampled call's copied stack ("[stack not kept]" when none came). */
+int attr_site_of_sample(struct attr *a, __u64 sample_id, __u64 *index);
 
 /* Drains what the ring holds now, within the per-poll budget (attr.c). */
 void attr_drain_some(struct attr *a);

@@ -30,18 +30,55 @@ static __u64 hash_frames(char **frames, size_t nr)
 	return h | 1;
 }
 
+static void free_frames(char **frames, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(frames[i]);
+	free(frames);
+}
+
+/*
+ * Past ATTR_MAX_SITES distinct stacks (a hostile process can make one per
+ * sample: JIT code at fresh addresses, thousands of libraries), new stacks
+ * share one site that says so, counted: the table's memory is bounded.
+ */
+static int overflow_site(struct attr *a, __u64 *index)
+{
+	char **frames;
+
+	a->sites_overflowed++;
+	if (a->overflow_site) {
+		*index = a->overflow_site - 1;
+		return 0;
+	}
+	frames = calloc(1, sizeof(*frames));
+	if (!frames || !(frames[0] = strdup("[site table full: further distinct stacks]")) ||
+	    ARRAY_GROW(a->sites, a->cap_sites, a->nr_sites + 1)) {
+		free_frames(frames, frames && frames[0] ? 1 : 0);
+		return -ENOMEM;
+	}
+	a->sites[a->nr_sites].frames = frames;
+	a->sites[a->nr_sites].nr = 1;
+	*index = a->nr_sites++;
+	a->overflow_site = *index + 1;
+	return 0;
+}
+
 static int add_site(struct attr *a, char **frames, size_t nr, __u64 *index)
 {
 	__u64 h = hash_frames(frames, nr);
 	uint64_t found;
-	size_t i;
 
 	if (u64map_get(&a->site_by_hash, h, &found)) {
-		for (i = 0; i < nr; i++)
-			free(frames[i]);
-		free(frames);
+		free_frames(frames, nr);
 		*index = found;
 		return 0;
+	}
+	if (a->nr_sites >= ATTR_MAX_SITES) {
+		free_frames(frames, nr);
+		return overflow_site(a, index);
 	}
 	if (ARRAY_GROW(a->sites, a->cap_sites, a->nr_sites + 1))
 		return -ENOMEM;
@@ -49,6 +86,11 @@ static int add_site(struct attr *a, char **frames, size_t nr, __u64 *index)
 	a->sites[a->nr_sites].nr = nr;
 	*index = a->nr_sites++;
 	return u64map_put(&a->site_by_hash, h, *index);
+}
+
+int attr_site_of_frames(struct attr *a, char **frames, size_t nr, __u64 *index)
+{
+	return add_site(a, frames, nr, index);
 }
 
 int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, __u64 *index)

@@ -4,10 +4,14 @@
 #include <string.h>
 #include "attribute/attr.h"
 #include "attribute/escalate.h"
+#include "model/caller.h"
+#include "output/profile_dir.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 #define MAX_ESCALATIONS 64
+/* profiles remembered by cgroup, for the OOM kills that follow them */
+#define PROFILES_REMEMBERED 64
 #define DEFAULT_TOP_SITES 5
 /*
  * Below this share of the anonymous growth, the growth is not malloc's: the
@@ -27,6 +31,20 @@ struct escalation {
 	__u64 anon_growth_bytes;
 	__u64 malloc_bytes;
 	bool not_from_malloc;
+	char *profile; /* its path, written when it concluded; NULL: none */
+};
+
+struct recent_profile {
+	__u64 cgroup_id;
+	__u64 ts_ms;
+	char *path;
+};
+
+/* Sites handed to a pass's first leak lines (--malloc): valid until the next pass. */
+struct sites_now {
+	struct attr_site *sites;
+	struct site_record *records;
+	char *profile;
 };
 
 struct escalator {
@@ -38,12 +56,25 @@ struct escalator {
 	struct escalation *done[MAX_ESCALATIONS];
 	struct record records[MAX_ESCALATIONS];
 	size_t nr_done;
+	struct sites_now now[MAX_ESCALATIONS];
+	size_t nr_now;
+	__u64 now_ts_ms; /* the snapshot they were made for */
+	struct profile_dir *profiles; /* --profile-dir; NULL: none */
+	__u64 episodes;		      /* profiles' episode numbers */
+	struct recent_profile recent[PROFILES_REMEMBERED];
+	size_t next_recent;
+	char *profile_error; /* the last write error said, so that it is said once */
 };
+
+static void forget_sites_now(struct escalator *e);
+static struct site_record *site_records_of(const struct escalator *e, struct attr_site *sites,
+					   size_t nr);
 
 int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 {
 	struct attr_opts aopts = {
 		.sample_bytes = opts->sample_bytes,
+		.stack_bytes = opts->stack_bytes,
 		.malloc = opts->malloc_all || opts->escalate,
 		.malloc_all = opts->malloc_all,
 		/* escalation adds no syscall or fault hooks: those fire host-wide */
@@ -66,8 +97,98 @@ int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 		free(e);
 		return err;
 	}
+	if (opts->profile_dir) {
+		err = profile_dir__open(&e->profiles, opts->profile_dir, opts->profile_keep);
+		if (err)
+			p_warn("no profiles will be written: --profile-dir '%s': %s", opts->profile_dir,
+			       err == -EPERM ? "another user's, or writable by others"
+			       : err == -ELOOP ? "a symbolic link"
+					       : strerror(-err));
+	}
 	*out = e;
 	return 0;
+}
+
+/* The profile of a cgroup's sites now (every one, up to the file's bound): its path or NULL. */
+static char *write_profile(struct escalator *e, __u64 cgroup_id, const char *path, __u64 ts_ms,
+			   double traced_for_s)
+{
+	const struct alloc_filter filter = { .cgroup_id = cgroup_id };
+	struct pprof_site_labels *labels = NULL;
+	struct site_record *records = NULL;
+	struct attr_site *sites = NULL;
+	struct pprof_opts po = {
+		.sample_bytes = attr__sample_bytes(e->attr),
+		.time_ns = (ts_ms - (__u64)(traced_for_s * 1e3)) * 1000000ULL,
+		.duration_ns = (__u64)(traced_for_s * 1e9),
+	};
+	char *written = NULL;
+	size_t nr = 0, i;
+	int err;
+
+	if (!e->profiles)
+		return NULL;
+	err = attr__top_sites(e->attr, &filter, PROFILE_DIR_MAX_SITES, &sites, &nr);
+	if (!err && !(records = site_records_of(e, sites, nr)))
+		err = -ENOMEM;
+	if (!err && !(labels = calloc(nr ? nr : 1, sizeof(*labels))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < nr; i++)
+		labels[i].cgroup = path;
+	po.labels = labels;
+	if (!err)
+		err = profile_dir__write(e->profiles, ts_ms, path ? path : "cgroup", ++e->episodes,
+					 records, nr, &po, &written);
+	if (err && (!e->profile_error || strcmp(e->profile_error, strerror(-err)))) {
+		/* a full or removed directory: said once per distinct error */
+		p_warn("failed to write a profile in '%s': %s", e->opts.profile_dir, strerror(-err));
+		free(e->profile_error);
+		e->profile_error = strdup(strerror(-err));
+	}
+	free(labels);
+	free(records);
+	free(sites);
+	if (written) {
+		struct recent_profile *r = &e->recent[e->next_recent++ % PROFILES_REMEMBERED];
+
+		free(r->path);
+		*r = (struct recent_profile){ .cgroup_id = cgroup_id, .ts_ms = ts_ms,
+					      .path = strdup(written) };
+	}
+	return written;
+}
+
+static const char *recent_profile(struct escalator *e, __u64 cgroup_id, __u64 since_ms)
+{
+	const struct recent_profile *best = NULL;
+	size_t i;
+
+	for (i = 0; i < PROFILES_REMEMBERED; i++) {
+		const struct recent_profile *r = &e->recent[i];
+
+		if (r->path && r->cgroup_id == cgroup_id && r->ts_ms >= since_ms &&
+		    (!best || r->ts_ms > best->ts_ms))
+			best = r;
+	}
+	return best ? best->path : NULL;
+}
+
+static bool escalating(const struct escalator *e, __u64 cgroup_id);
+
+const char *escalator__oom_profile(struct escalator *e, __u64 cgroup_id, const char *path,
+				   __u64 ts_ms, __u64 since_ms)
+{
+	char *now;
+
+	if (!e || !e->profiles)
+		return NULL;
+	if (e->opts.malloc_all || escalating(e, cgroup_id)) {
+		now = write_profile(e, cgroup_id, path, ts_ms, 0);
+		free(now); /* remembered in recent[] */
+		if (now)
+			return recent_profile(e, cgroup_id, ts_ms);
+	}
+	return recent_profile(e, cgroup_id, since_ms);
 }
 
 static void escalation__free(struct escalation *esc)
@@ -77,6 +198,7 @@ static void escalation__free(struct escalation *esc)
 	free((char *)esc->alert.path);
 	free(esc->sites);
 	free(esc->site_records);
+	free(esc->profile);
 	free(esc);
 }
 
@@ -90,6 +212,11 @@ void escalator__close(struct escalator *e)
 		escalation__free(e->active[i]);
 	for (i = 0; i < e->nr_done; i++)
 		escalation__free(e->done[i]);
+	forget_sites_now(e);
+	for (i = 0; i < PROFILES_REMEMBERED; i++)
+		free(e->recent[i].path);
+	free(e->profile_error);
+	profile_dir__close(e->profiles);
 	attr__close(e->attr);
 	free(e);
 }
@@ -97,17 +224,6 @@ void escalator__close(struct escalator *e)
 int escalator__poll(struct escalator *e, int timeout_ms)
 {
 	return attr__poll(e->attr, timeout_ms);
-}
-
-void escalator__annotate(struct escalator *e, struct snapshot *snap)
-{
-	size_t i;
-
-	if (!e->opts.malloc_all)
-		return;
-	for (i = 0; i < snap->nr_cgroups; i++)
-		snap->cgroups[i].malloc_outstanding_bytes =
-			attr__cgroup_outstanding_bytes(e->attr, snap->cgroups[i].id);
 }
 
 static bool escalating(const struct escalator *e, __u64 cgroup_id)
@@ -118,6 +234,21 @@ static bool escalating(const struct escalator *e, __u64 cgroup_id)
 		if (e->active[i]->alert.cgroup_id == cgroup_id)
 			return true;
 	return false;
+}
+
+/* Host-wide tracing sees every cgroup; an escalation, its suspect until it ends. */
+void escalator__annotate(struct escalator *e, struct snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nr_cgroups; i++) {
+		struct cgroup_stat *cg = &snap->cgroups[i];
+
+		if (!e->opts.malloc_all && !escalating(e, cg->id))
+			continue;
+		cg->malloc_outstanding_bytes = attr__cgroup_outstanding_bytes(e->attr, cg->id);
+		cg->malloc_traced = true;
+	}
 }
 
 void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
@@ -156,6 +287,68 @@ void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 	e->active[e->nr_active++] = esc;
 }
 
+static void forget_sites_now(struct escalator *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_now; i++) {
+		free(e->now[i].sites);
+		free(e->now[i].records);
+		free(e->now[i].profile);
+	}
+	e->nr_now = 0;
+}
+
+/* Views of sites for a record, each with its caller; NULL when out of memory. */
+static struct site_record *site_records_of(const struct escalator *e, struct attr_site *sites,
+					   size_t nr)
+{
+	struct site_record *r = calloc(nr ? nr : 1, sizeof(*r));
+	size_t i;
+
+	for (i = 0; r && i < nr; i++) {
+		r[i].est = &sites[i].est;
+		r[i].frames = sites[i].frames;
+		r[i].nr_frames = sites[i].nr_frames;
+		r[i].caller = caller_rule__frame(e->opts.callers, sites[i].frames,
+						 sites[i].nr_frames);
+	}
+	return r;
+}
+
+size_t escalator__sites_now(struct escalator *e, const struct snapshot *snap, __u64 cgroup_id,
+			    const char *path, const struct site_record **out, const char **profile)
+{
+	const struct alloc_filter filter = { .cgroup_id = cgroup_id };
+	struct sites_now *n;
+	size_t nr = 0;
+
+	*out = NULL;
+	*profile = NULL;
+	if (!e->opts.malloc_all)
+		return 0;
+	if (e->now_ts_ms != snap->ts_ms) {
+		forget_sites_now(e); /* the last pass's lines are written by now */
+		e->now_ts_ms = snap->ts_ms;
+	}
+	if (e->nr_now == MAX_ESCALATIONS)
+		return 0;
+	n = &e->now[e->nr_now];
+	if (attr__top_sites(e->attr, &filter, e->opts.top_sites, &n->sites, &nr))
+		return 0;
+	n->records = site_records_of(e, n->sites, nr);
+	if (!n->records) {
+		free(n->sites);
+		return 0;
+	}
+	/* what the host-wide samples say so far: a profile of them, like an escalation's */
+	n->profile = write_profile(e, cgroup_id, path, snap->ts_ms, 0);
+	e->nr_now++;
+	*out = n->records;
+	*profile = n->profile;
+	return nr;
+}
+
 /* What the probes saw, and whether the growth was malloc's at all. */
 static void conclude(struct escalator *e, struct escalation *esc, const struct snapshot *snap)
 {
@@ -171,14 +364,11 @@ static void conclude(struct escalator *e, struct escalation *esc, const struct s
 			       esc->malloc_bytes < NOT_FROM_MALLOC_SHARE * esc->anon_growth_bytes;
 	if (cg)
 		esc->alert.bytes = cg->mem.anon_rss_bytes;
-	esc->site_records = calloc(esc->nr_sites ? esc->nr_sites : 1, sizeof(*esc->site_records));
+	esc->site_records = site_records_of(e, esc->sites, esc->nr_sites);
 	if (!esc->site_records)
 		esc->nr_sites = 0;
-	for (size_t i = 0; i < esc->nr_sites; i++) {
-		esc->site_records[i].est = &esc->sites[i].est;
-		esc->site_records[i].frames = esc->sites[i].frames;
-		esc->site_records[i].nr_frames = esc->sites[i].nr_frames;
-	}
+	esc->profile = write_profile(e, esc->alert.cgroup_id, esc->alert.path, snap->ts_ms,
+				     esc->traced_for_s);
 }
 
 /* The follow-up leak line of the episode: the alert, now with what the probes saw. */
@@ -201,6 +391,7 @@ static void escalation__record(const struct escalation *esc, const struct snapsh
 	l->anon_growth_bytes = esc->anon_growth_bytes;
 	l->malloc_outstanding_bytes = esc->malloc_bytes;
 	l->not_from_malloc = esc->not_from_malloc;
+	l->profile = esc->profile;
 }
 
 size_t escalator__finish_due(struct escalator *e, const struct snapshot *snap,

@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 #include "attribute/alloc_libs.h"
+#include "attribute/perf_map.h"
 #include "attribute/symbolize.h"
 #include "attribute/symbolize_elf.h"
 #include "attribute/symbolize_worker.h"
+#include "attribute/cfi_cache.h"
 #include "util/array.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -23,6 +25,16 @@
 #define ALIASES_MAX 4096
 /* the first helper's start: fork and its drops, on a loaded node */
 #define START_DEADLINE_MS 2000
+/*
+ * Perf maps (perf_map.h): a JIT appends to its map for as long as it runs,
+ * so at most this prefix is read, this many entries kept, the maps of all
+ * processes held within a budget (least recently used dropped first), and a
+ * map re-read at most once a second, when an address misses it.
+ */
+#define PERF_MAP_MAX_BYTES (64ULL << 20)
+#define PERF_MAP_MAX_ENTRIES (1u << 20)
+#define PERF_MAPS_BUDGET_BYTES (128ULL << 20)
+#define PERF_MAP_REREAD_MS 1000
 
 /*
  * One ELF file, read and parsed once where the parsing runs (the helper, or
@@ -55,7 +67,13 @@ struct sym_proc {
 	__u64 start_time; /* clock ticks after boot: tells a reused pid */
 	struct sym_mapping *maps;
 	size_t nr_maps;
-	__u64 last_use; /* symbolizer tick: the least recently used goes past max_pids */
+	__u64 last_use;	     /* symbolizer tick: the least recently used goes past max_pids */
+	struct perf_map jit; /* its perf map's entries, when it has one */
+	bool jit_read;	     /* a read was tried (at jit_read_ms) */
+	__u64 jit_read_ms;
+	__u64 jit_offset;	/* the map's bytes parsed: the next read starts there */
+	__u64 jit_dev, jit_ino; /* the file they were read from */
+	char jit_module[32];	/* "perf-NSPID.map", as perf names the map's frames */
 };
 
 struct symbolizer {
@@ -69,9 +87,11 @@ struct symbolizer {
 	size_t nr_procs;
 	__u64 tick;
 	__u64 evictions;
+	size_t jit_bytes;	   /* perf_map__bytes() of every process's perf map */
 	struct sym_elf *elf;	   /* in_process: the parsing, here */
 	struct sym_worker *worker; /* else: the helper process */
 	__u64 worker_gen;	   /* sym_worker__generation() the files belong to */
+	struct cfi_cache cfi;	   /* unwind rules asked for, by file and pc */
 };
 
 struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts)
@@ -83,6 +103,7 @@ struct symbolizer *symbolizer__new_opts(const struct symbolizer_opts *opts)
 	if (!s)
 		return NULL;
 	u64map_init(&s->procs);
+	cfi_cache__init(&s->cfi, 0);
 	if (opts)
 		s->opts = *opts;
 	if (!s->opts.budget_bytes)
@@ -130,6 +151,8 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	sym_worker__stats(s->worker, &ws);
 	out->timeouts = ws.timeouts;
 	out->worker_restarts = ws.restarts;
+	out->cfi_cache_bytes = cfi_cache__bytes(&s->cfi);
+	out->cfi_cache_evictions = s->cfi.evictions;
 }
 
 int symbolizer__worker_pid(const struct symbolizer *s)
@@ -203,6 +226,7 @@ static void proc_free(struct sym_proc *p)
 	for (i = 0; i < p->nr_maps; i++)
 		free(p->maps[i].path);
 	free(p->maps);
+	perf_map__free(&p->jit);
 	free(p);
 }
 
@@ -232,6 +256,7 @@ void symbolizer__forget_pid(struct symbolizer *s, int pid)
 	p = (struct sym_proc *)(uintptr_t)value;
 	u64map_del(&s->procs, (uint64_t)pid);
 	s->nr_procs--;
+	s->jit_bytes -= perf_map__bytes(&p->jit);
 	/* the files no other process maps go with it */
 	for (i = 0; i < p->nr_maps; i++) {
 		struct sym_file *f = p->maps[i].file;
@@ -265,6 +290,7 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->aliases);
 	sym_worker__free(s->worker);
 	sym_elf__free(s->elf);
+	cfi_cache__free(&s->cfi);
 	free(s);
 }
 
@@ -483,6 +509,17 @@ static bool worker_lost_on(int err)
 	return err == -ETIMEDOUT || err == -EPIPE;
 }
 
+/*
+ * A file's first parse (node's 100 MB binary, its 200,000 symbols sorted)
+ * takes longer than one address may: the load waits this long, once per file.
+ */
+static __u64 load_deadline(__u64 deadline_ns)
+{
+	__u64 load = clock_mono_ns() + SYMBOLIZER_LOAD_DEADLINE_MS * 1000000ULL;
+
+	return load > deadline_ns ? load : deadline_ns;
+}
+
 /* Reads and parses the file; -EAGAIN: no helper now, try again later. */
 static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64 deadline_ns,
 		     struct sym_file **out)
@@ -516,7 +553,7 @@ static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64
 		if (!err)
 			err = sym_elf__load(s->elf, image, len, m->module, &id, &existed);
 	} else {
-		err = sym_worker__load(s->worker, file.fd, cap, m->module, deadline_ns, &id,
+		err = sym_worker__load(s->worker, file.fd, cap, m->module, load_deadline(deadline_ns), &id,
 				       &existed, &len);
 	}
 	observed_file__close(&file);
@@ -533,13 +570,19 @@ static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64
 	return 0;
 }
 
-static int format_result(__u64 addr, const char *module, const char *name, __u64 sym_off,
+/*
+ * name NULL: nothing names the address, and it comes out as its place in
+ * the module, "module+0xOFF (module)", OFF the ELF vaddr (the file offset
+ * when the file could not be read): what perf and pprof show, the same in
+ * every process that maps the file (an absolute address differs by ASLR).
+ */
+static int format_result(__u64 module_off, const char *module, const char *name, __u64 sym_off,
 			 const char *src, int line, char **out)
 {
 	int n;
 
 	if (!name)
-		n = asprintf(out, "0x%llx (%s)", (unsigned long long)addr, module);
+		n = asprintf(out, "%s+0x%llx (%s)", module, (unsigned long long)module_off, module);
 	else if (!src || line <= 0)
 		n = asprintf(out, "%s+0x%llx (%s)", name, (unsigned long long)sym_off, module);
 	else
@@ -552,28 +595,168 @@ static int format_frame(struct symbolizer *s, struct sym_mapping *m, __u64 addr,
 			bool is_return_addr, __u64 deadline_ns, char **out)
 {
 	struct sym_file *f = m->file;
-	__u64 offset = addr - m->start + m->offset, sym_off = 0;
+	__u64 offset = addr - m->start + m->offset;
+	struct sym_worker_frame wf = {};
 	struct sym_elf_frame frame;
-	char *name = NULL, *src = NULL;
-	int line = 0, err = 0;
+	int err = 0;
 
 	if (f && s->elf) {
 		if (!sym_elf__lookup(s->elf, f->id, offset, is_return_addr, &frame))
-			return format_result(addr, m->module, frame.name, frame.sym_off, frame.src,
-					     frame.line, out);
+			return format_result(frame.has_vaddr ? frame.vaddr : offset, m->module,
+					     frame.name, frame.sym_off, frame.src, frame.line, out);
 	} else if (f) {
 		err = sym_worker__lookup(s->worker, f->id, offset, is_return_addr, deadline_ns,
-					 &name, &sym_off, &src, &line);
+					 &wf);
 		if (worker_lost_on(err)) {
 			sync_worker(s);
 			add_alias(s, m->dev, m->ino, NULL);
 			m->loaded = true; /* m->file is NULL now */
 		}
 	}
-	err = format_result(addr, m->module, name, sym_off, src, line, out);
-	free(name);
-	free(src);
+	err = format_result(wf.has_vaddr ? wf.vaddr : offset, m->module, wf.name, wf.sym_off,
+			    wf.src, wf.line, out);
+	free(wf.name);
+	free(wf.src);
 	return err;
+}
+
+/* The pid the process knows itself by, which its perf map is named after. */
+static int own_nspid(int pid)
+{
+	char path[64], *text;
+	int nspid = pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (!read_small_file(path, &text)) {
+		if (perf_map__nspid(text, &nspid))
+			nspid = pid;
+		free(text);
+	}
+	return nspid;
+}
+
+/* The bytes [offset, end) of a file that may still grow (or shrink while read). */
+static int read_range(const struct observed_file *f, __u64 offset, __u64 end, char **buf,
+		      size_t *len)
+{
+	size_t want = (size_t)(end - offset), got = 0;
+	ssize_t n;
+
+	*buf = malloc(want ? want : 1);
+	if (!*buf)
+		return -ENOMEM;
+	while (got < want) {
+		n = pread(f->fd, *buf + got, want - got, (off_t)(offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* an error or a truncation: what was read */
+		got += (size_t)n;
+	}
+	*len = got;
+	return 0;
+}
+
+static void jit_drop(struct symbolizer *s, struct sym_proc *p)
+{
+	s->jit_bytes -= perf_map__bytes(&p->jit);
+	perf_map__free(&p->jit);
+	p->jit_offset = 0;
+}
+
+/* Within the budget: the least recently used other processes' maps go first. */
+static void jit_make_room(struct symbolizer *s, const struct sym_proc *keep)
+{
+	uint64_t pid, value;
+	struct sym_proc *lru;
+	size_t i;
+
+	while (s->jit_bytes > PERF_MAPS_BUDGET_BYTES) {
+		lru = NULL;
+		i = 0;
+		while (u64map_next(&s->procs, &i, &pid, &value)) {
+			struct sym_proc *p = (struct sym_proc *)(uintptr_t)value;
+
+			if (p != keep && p->jit.nr && (!lru || p->last_use < lru->last_use))
+				lru = p;
+		}
+		if (!lru)
+			return;
+		jit_drop(s, lru);
+		lru->jit_read = false; /* read again when needed */
+		s->evictions++;
+	}
+}
+
+/*
+ * Reads on in /tmp/perf-NSPID.map inside the process's root, through
+ * util/observed_file.h (never blocking, no symlink followed): from where the
+ * last read stopped, for a JIT only appends (the whole map again when the
+ * file was replaced or truncated), up to its first PERF_MAP_MAX_BYTES. A map
+ * that cannot be opened keeps what was read.
+ */
+static void jit_read(struct symbolizer *s, struct sym_proc *p)
+{
+	struct observed_file_opts opts = { .pid = p->pid };
+	struct observed_file file;
+	size_t len = 0, consumed = 0;
+	__u64 end, before;
+	char path[64], *text;
+	int nspid, err;
+
+	p->jit_read = true;
+	p->jit_read_ms = clock_mono_ms();
+	nspid = own_nspid(p->pid);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", nspid);
+	opts.path = path;
+	if (observed_file__open(&opts, &file))
+		return;
+	if (file.dev != p->jit_dev || file.ino != p->jit_ino || file.size < p->jit_offset)
+		jit_drop(s, p);
+	p->jit_dev = file.dev;
+	p->jit_ino = file.ino;
+	end = file.size < PERF_MAP_MAX_BYTES ? file.size : PERF_MAP_MAX_BYTES;
+	err = end > p->jit_offset ? read_range(&file, p->jit_offset, end, &text, &len) : -ENODATA;
+	observed_file__close(&file);
+	if (err)
+		return;
+	before = perf_map__bytes(&p->jit);
+	err = perf_map__append(&p->jit, text, len, PERF_MAP_MAX_ENTRIES, &consumed);
+	free(text);
+	if (err)
+		return;
+	p->jit_offset += consumed;
+	s->jit_bytes += perf_map__bytes(&p->jit) - before;
+	snprintf(p->jit_module, sizeof(p->jit_module), "perf-%d.map", nspid);
+	p_debug("pid %d: perf map '%s': %zu entries, %llu lines skipped, %llu bytes read%s", p->pid,
+		path, p->jit.nr, (unsigned long long)p->jit.skipped,
+		(unsigned long long)p->jit_offset,
+		file.size > PERF_MAP_MAX_BYTES ? " (the first 64 MiB only)" : "");
+	jit_make_room(s, p);
+}
+
+/*
+ * An address in no file mapping: JIT code named by the process's perf map,
+ * "name+0xoff (perf-NSPID.map)" as perf shows it; else, as perf shows an
+ * address it cannot place, the bare "0xADDR".
+ */
+static int format_unmapped(struct symbolizer *s, struct sym_proc *p, __u64 addr,
+			   bool is_return_addr, char **out)
+{
+	__u64 lookup = is_return_addr && addr ? addr - 1 : addr;
+	const struct perf_map_entry *e = perf_map__find(&p->jit, lookup);
+	int n;
+
+	if (!e && (!p->jit_read || clock_mono_ms() - p->jit_read_ms >= PERF_MAP_REREAD_MS)) {
+		jit_read(s, p);
+		e = perf_map__find(&p->jit, lookup);
+	}
+	if (e)
+		n = asprintf(out, "%s+0x%llx (%s)", perf_map__name(&p->jit, e),
+			     (unsigned long long)(addr - e->start), p->jit_module);
+	else
+		n = asprintf(out, "0x%llx", (unsigned long long)addr);
+	return n < 0 ? -ENOMEM : 0;
 }
 
 static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool is_return_addr,
@@ -593,12 +776,13 @@ static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool
 		if (!read_maps(p))
 			m = find_mapping(p, addr);
 	}
-	if (!m) {
-		*out = strdup("[unknown]");
-		return *out ? 0 : -ENOMEM;
-	}
-	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file))
+	if (!m)
+		return format_unmapped(s, p, addr, is_return_addr, out);
+	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file)) {
 		m->loaded = true;
+		/* the load waited its own, longer deadline: the lookup still gets its own */
+		deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+	}
 	if (m->file)
 		m->file->last_use = ++s->tick;
 	return format_frame(s, m, addr, is_return_addr, deadline_ns, out);
@@ -663,8 +847,8 @@ int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets
 	for (i = 0; i < n && !err; i++) {
 		if (!loaded || sym_elf__lookup(elf, id, file_offsets[i], false, &frame))
 			memset(&frame, 0, sizeof(frame));
-		err = format_result(file_offsets[i], "image", frame.name, frame.sym_off, frame.src,
-				    frame.line, &out[i]);
+		err = format_result(frame.has_vaddr ? frame.vaddr : file_offsets[i], "image",
+				    frame.name, frame.sym_off, frame.src, frame.line, &out[i]);
 	}
 	if (err)
 		for (j = 0; j < n; j++) {
@@ -672,5 +856,73 @@ int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets
 			out[j] = NULL;
 		}
 	sym_elf__free(elf);
+	return err;
+}
+
+/* ---- unwind rules (unwind.h) ---- */
+
+static int fetch_cfi_row(struct symbolizer *s, struct sym_mapping *m, __u64 offset,
+			 __u64 deadline_ns, struct cfi_row *row)
+{
+	int err;
+
+	if (s->elf)
+		return sym_elf__cfi_row(s->elf, m->file->id, offset, row);
+	err = sym_worker__cfi(s->worker, m->file->id, offset, deadline_ns, row);
+	if (worker_lost_on(err) || err == -EPROTO) {
+		/* as for a symbol: the file that cost the helper is not asked again */
+		sync_worker(s);
+		add_alias(s, m->dev, m->ino, NULL);
+		m->file = NULL;
+		m->loaded = true;
+	}
+	return err;
+}
+
+int symbolizer__cfi_row(struct symbolizer *s, struct sym_walk *w, __u64 pc, struct cfi_row *row)
+{
+	__u64 deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+	struct sym_mapping *m;
+	struct sym_proc *p;
+	__u64 offset;
+	bool none;
+	int err = 0;
+
+	/* once per walk: a /proc read and a waitpid per frame would cost more than the walk */
+	if (!w->proc) {
+		if (w->failed)
+			return w->failed;
+		p = get_proc(s, w->pid, &err);
+		if (!p)
+			return w->failed = err ? err : -ESRCH;
+		if (s->worker) {
+			sym_worker__ensure(s->worker, deadline_ns);
+			sync_worker(s);
+		}
+		w->proc = p;
+	}
+	p = w->proc;
+	m = find_mapping(p, pc);
+	if (!m && !w->reread && proc_pid_start_time(p->pid) == p->start_time) {
+		w->reread = true;
+		if (!read_maps(p))
+			m = find_mapping(p, pc);
+	}
+	if (!m)
+		return -ENOENT; /* JIT code, or gone: the caller follows frame pointers */
+	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file)) {
+		m->loaded = true;
+		/* the load waited its own, longer deadline: the rule still gets its own */
+		deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+	}
+	if (!m->file)
+		return -ENOENT;
+	m->file->last_use = ++s->tick;
+	offset = pc - m->start + m->offset;
+	if (cfi_cache__get(&s->cfi, s->worker_gen, m->file->id, offset, row, &none))
+		return none ? -ENOENT : 0;
+	err = fetch_cfi_row(s, m, offset, deadline_ns, row);
+	if (!err || err == -ENOENT)
+		cfi_cache__put(&s->cfi, s->worker_gen, m->file->id, offset, err ? NULL : row);
 	return err;
 }

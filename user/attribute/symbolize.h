@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * User-space addresses of live processes to "func+0xoff (module) file:line",
- * with elfutils' libdwfl.
+ * with elfutils' libdwfl; C++ and Rust names demangled, stripped Go named
+ * from .gopclntab, JIT code from the process's perf map (docs/symbols.md).
  *
  * Files are opened once through util/observed_file.h (/proc/PID/map_files/
  * <range>, else the maps path inside the process's root with the device and
@@ -20,9 +21,9 @@
  * file and passes the descriptor; libelf and libdwfl read the helper's copy
  * (symbolize_elf.h), so a parser bug costs the helper, not the daemon. Each
  * address waits opts.deadline_ms at most: past it, or when the helper dies,
- * the helper is killed and reaped, the address comes out as "0xaddr (module)",
+ * the helper is killed and reaped, the address comes out as "module+0xoff (module)",
  * the file it was reading is not tried again, and the next request starts a
- * fresh helper (at most one start per second; until then, "0xaddr (module)"
+ * fresh helper (at most one start per second; until then, unnamed frames
  * without waiting). Both are counted (symbolizer_stats.timeouts,
  * worker_restarts). opts.in_process parses in memobs itself (tests).
  *
@@ -30,7 +31,7 @@
  * files; past either, the least recently used file is evicted (counted in
  * symbolizer_stats.evictions) and read again if needed. At most
  * opts.max_pids processes are held, the least recently used forgotten first. A file larger than
- * the budget is not read (frames in it come out as "0xaddr (module)").
+ * the budget is not read (frames in it come out unnamed, "module+0xoff (module)").
  * symbolizer__forget_pid() frees the files no other process maps. Per-process state is the list of
  * executable mappings, read on first use, re-read when an address falls
  * outside it, dropped when the pid is found reused (start time changed) or
@@ -60,6 +61,8 @@ struct symbolizer;
 #define SYMBOLIZER_MAX_PIDS 8192
 /* the longest one address waits for the helper: a drain of the ring buffer stays short */
 #define SYMBOLIZER_DEADLINE_MS 250
+/* the longest a file's first read and parse waits (once per file) */
+#define SYMBOLIZER_LOAD_DEADLINE_MS 3000
 
 struct symbolizer_opts {
 	size_t budget_bytes; /* 0: SYMBOLIZER_BUDGET_BYTES */
@@ -77,6 +80,8 @@ struct symbolizer_stats {
 	__u64 pids;	       /* processes whose mappings are held */
 	__u64 timeouts;	       /* requests past the deadline (the helper was killed) */
 	__u64 worker_restarts; /* helpers lost (timed out, died) and replaced on demand */
+	__u64 cfi_cache_bytes;	   /* the unwind-rule cache (bounded: cfi_cache.h) */
+	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 };
 
 /* NULL with errno set on failure. */
@@ -90,8 +95,17 @@ int symbolizer__worker_pid(const struct symbolizer *s);
 /*
  * out[i] (malloc'd, the caller frees each) for addrs[i]:
  *   "leak_here+0x1a (leaker) leaker.c:42"   symbol, and line with debug info
- *   "0x7f12345678 (libfoo.so)"              in a file, no symbol covers it
- *   "[unknown]"                             in no file mapping (JIT, gone)
+ *   "ns::Cls::f(unsigned long)+0x1a (app)"  a C++ symbol, demangled
+ *   "libfoo.so+0x1234 (libfoo.so)"          in a file, nothing names it: the
+ *                                           ELF vaddr (the file offset when
+ *                                           the file was not read), as perf
+ *                                           and pprof place such a frame
+ *   "JS:*work /app.js:3+0x1c (perf-7.map)"  in no file mapping: an entry of
+ *                                           /tmp/perf-NSPID.map in the
+ *                                           process's root (JIT code)
+ *   "0x7f12345678"                          in no file mapping and no perf
+ *                                           map entry: the bare address, as
+ *                                           perf shows an unplaced address
  * Returns 0, -ESRCH when the process is gone and was never seen, -ENOMEM
  * (then no string is left allocated).
  */
@@ -113,5 +127,24 @@ void symbolizer__forget_pid(struct symbolizer *s, int pid);
  */
 int symbolizer__resolve_image(void *image, size_t len, const __u64 *file_offsets, size_t n,
 			      char **out);
+
+struct cfi_row;
+
+/* One walk's state for symbolizer__cfi_row(): zeroed, pid set, before the first call. */
+struct sym_walk {
+	int pid;
+	bool reread; /* the maps were re-read once for an address in none of them */
+	int failed;  /* the process could not be read: every call fails so */
+	void *proc;  /* the symbolizer's, valid for this walk */
+};
+
+/*
+ * The unwind rule of the walk's process at pc (an exact address) for the
+ * CFI unwinder (unwind.h), from the file mapped there, read and parsed as
+ * for symbols and cached by file and pc (cfi_cache.h). -ENOENT: no file
+ * mapping (JIT code) or no CFI there. No other symbolizer call may come
+ * between the calls of one walk.
+ */
+int symbolizer__cfi_row(struct symbolizer *s, struct sym_walk *w, __u64 pc, struct cfi_row *row);
 
 #endif /* MEMOBS_SYMBOLIZE_H */

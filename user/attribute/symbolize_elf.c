@@ -7,6 +7,9 @@
 #include <string.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
+#undef ARRAY_SIZE /* libiberty.h's (via demangle.h): util/array.h has the house one */
+#include "attribute/gopclntab.h"
 #include "attribute/symbolize_elf.h"
 #include "util/array.h"
 #include "util/log.h"
@@ -29,12 +32,20 @@ struct elf_image {
 		__u64 offset, vaddr, filesz;
 	} loads[LOADS_MAX];
 	int nr_loads;
+	bool has_symtab;     /* a .symtab: libdwfl names Go functions (and gives lines) */
+	bool has_go;	     /* go: a .gopclntab that parsed */
+	struct gopclntab go; /* points into image */
 };
 
 struct sym_elf {
 	struct elf_image **images;
 	size_t nr_images, cap_images;
 	__u32 next_id;
+	/* the last lookup's name when it is ours (demangled, or copied from Go's table) */
+	char name[SYM_ELF_NAME_MAX + 1];
+	size_t name_len;
+	bool name_cut;		       /* the demangler's output did not fit */
+	char src[SYM_ELF_SRC_MAX + 1]; /* a Go source file's basename, from .gopclntab */
 };
 
 /* libdwfl gets the Elf built on our copy: it never opens, nor maps, a file. */
@@ -167,6 +178,47 @@ static void read_loads(struct elf_image *f)
 	}
 }
 
+/* The section's bytes within the image: NULL when its header points outside. */
+static const __u8 *section_bytes(const struct elf_image *f, const GElf_Shdr *shdr)
+{
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_offset > f->image_len ||
+	    shdr->sh_size > f->image_len - shdr->sh_offset)
+		return NULL;
+	return (const __u8 *)f->image + shdr->sh_offset;
+}
+
+/*
+ * What Go needs: whether a .symtab is there (then libdwfl names Go code,
+ * with lines from DWARF), else the .gopclntab, read in place from the copy.
+ */
+static void read_go_table(struct elf_image *f, Elf *elf)
+{
+	const __u8 *pcln = NULL;
+	__u64 text_addr = 0;
+	size_t shstrndx, pcln_len = 0;
+	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr shdr;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type == SHT_SYMTAB)
+			f->has_symtab = true;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name)
+			continue;
+		if (!strcmp(name, ".text"))
+			text_addr = shdr.sh_addr;
+		else if (!strcmp(name, ".gopclntab") && (pcln = section_bytes(f, &shdr)))
+			pcln_len = shdr.sh_size;
+	}
+	if (pcln && !gopclntab__parse(pcln, pcln_len, text_addr, &f->go))
+		f->has_go = true;
+}
+
 /* The address range libdwfl places the module at: its own vaddrs (bias 0). */
 static int module_range(Elf *elf, __u64 *low, __u64 *high)
 {
@@ -255,6 +307,11 @@ static int image_new(struct sym_elf *e, void *image, size_t len, Elf *elf, const
 	dwfl_report_end(f->dwfl, NULL, NULL);
 	if (f->mod)
 		read_loads(f);
+	if (f->mod && f->nr_loads)
+		read_go_table(f, dwfl_module_getelf(f->mod, &f->bias));
+	/* libdwfl sorts the symbol table on first use: now, under the load's longer deadline */
+	if (f->mod && f->nr_loads)
+		dwfl_module_getsymtab(f->mod);
 	if (!f->mod || !f->nr_loads) {
 		p_debug("cannot read '%s' for symbols: %s", module, dwfl_errmsg(-1));
 		image_free(f);
@@ -323,13 +380,104 @@ static bool offset_to_vaddr(const struct elf_image *f, __u64 offset, __u64 *vadd
 	return false;
 }
 
+/* The demangler's output, appended to e->name up to its size (the rest is cut). */
+static void demangled_put(const char *s, size_t len, void *opaque)
+{
+	struct sym_elf *e = opaque;
+	size_t room = SYM_ELF_NAME_MAX - e->name_len;
+
+	if (len > room) {
+		len = room;
+		e->name_cut = true;
+	}
+	memcpy(e->name + e->name_len, s, len);
+	e->name_len += len;
+}
+
+/*
+ * C++ ("_Z") and Rust ("_R", and legacy "_ZN...17h<hash>E") names,
+ * demangled; other names (C, Go) as they are. libiberty's callback entry
+ * points (what cplus_demangle() runs, DMGL_PARAMS | DMGL_ANSI, its
+ * recursion limit on) write into e->name: nothing is allocated (no
+ * xmalloc, which exits on failure), and the output, which a hostile name can
+ * make far longer than itself, stops at SYM_ELF_NAME_MAX. Rust first, as
+ * cplus_demangle() does: legacy Rust names are valid C++ ones too.
+ */
+static const char *demangle(struct sym_elf *e, const char *name)
+{
+	static const int options = DMGL_PARAMS | DMGL_ANSI;
+
+	if (name[0] != '_' || (name[1] != 'Z' && name[1] != 'R') ||
+	    strnlen(name, SYM_ELF_DEMANGLE_MAX + 1) > SYM_ELF_DEMANGLE_MAX)
+		return name;
+	e->name_len = 0;
+	e->name_cut = false;
+	if (!rust_demangle_callback(name, options, demangled_put, e)) {
+		e->name_len = 0;
+		e->name_cut = false;
+		if (name[1] != 'Z' || !cplus_demangle_v3_callback(name, options, demangled_put, e))
+			return name;
+	}
+	if (!e->name_len)
+		return name;
+	if (e->name_cut) /* said, not hidden: a reader sees the name goes on */
+		memcpy(e->name + e->name_len - 3, "...", 3);
+	e->name[e->name_len] = '\0';
+	return e->name;
+}
+
+/* The Go source line of lookup from .gopclntab, its file's basename copied into e->src. */
+static void go_line(struct sym_elf *e, const struct elf_image *f, __u64 lookup,
+		    struct sym_elf_frame *out)
+{
+	const char *file, *base;
+	size_t len;
+	int line;
+
+	if (!f->has_go || gopclntab__line(&f->go, lookup, &file, &len, &line))
+		return;
+	base = memrchr(file, '/', len);
+	if (base) {
+		len -= (size_t)(base + 1 - file);
+		file = base + 1;
+	}
+	if (!len)
+		return;
+	if (len > SYM_ELF_SRC_MAX)
+		len = SYM_ELF_SRC_MAX;
+	memcpy(e->src, file, len);
+	e->src[len] = '\0';
+	out->src = e->src;
+	out->line = line;
+}
+
+/* A Go function from .gopclntab, copied NUL-terminated into e->name, and its line. */
+static bool go_lookup(struct sym_elf *e, const struct elf_image *f, __u64 vaddr, __u64 lookup,
+		      struct sym_elf_frame *out)
+{
+	const char *name;
+	size_t len;
+	__u64 off;
+
+	if (!f->has_go || gopclntab__lookup(&f->go, lookup, &name, &len, &off))
+		return false;
+	if (len > SYM_ELF_NAME_MAX)
+		len = SYM_ELF_NAME_MAX;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	out->name = e->name;
+	out->sym_off = off + (vaddr - lookup);
+	go_line(e, f, lookup, out);
+	return true;
+}
+
 int sym_elf__lookup(struct sym_elf *e, __u32 id, __u64 file_offset, bool is_return_addr,
 		    struct sym_elf_frame *out)
 {
 	struct elf_image *f = image_by_id(e, id, NULL);
 	__u64 vaddr, dwfl_addr, lookup;
 	GElf_Off sym_off = 0;
-	const char *src;
+	const char *src, *name;
 	Dwfl_Line *line;
 	GElf_Sym sym;
 
@@ -338,12 +486,20 @@ int sym_elf__lookup(struct sym_elf *e, __u32 id, __u64 file_offset, bool is_retu
 		return -ENOENT;
 	if (!offset_to_vaddr(f, file_offset, &vaddr))
 		return 0;
+	out->has_vaddr = true;
+	out->vaddr = vaddr;
 	dwfl_addr = vaddr + f->bias;
 	/* a return address follows its call: look the call up */
 	lookup = is_return_addr && dwfl_addr ? dwfl_addr - 1 : dwfl_addr;
-	out->name = dwfl_module_addrinfo(f->mod, lookup, &sym_off, &sym, NULL, NULL, NULL);
-	if (!out->name)
+	/* stripped Go: .dynsym (cgo's few symbols) would misname Go code */
+	if (!f->has_symtab && go_lookup(e, f, vaddr, lookup - f->bias, out))
 		return 0;
+	name = dwfl_module_addrinfo(f->mod, lookup, &sym_off, &sym, NULL, NULL, NULL);
+	if (!name) {
+		go_lookup(e, f, vaddr, lookup - f->bias, out);
+		return 0;
+	}
+	out->name = demangle(e, name);
 	out->sym_off = sym_off + (dwfl_addr - lookup);
 	line = dwfl_module_getsrc(f->mod, lookup);
 	src = line ? dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;
@@ -353,6 +509,20 @@ int sym_elf__lookup(struct sym_elf *e, __u32 id, __u64 file_offset, bool is_retu
 		out->src = base ? base + 1 : src;
 	} else {
 		out->line = 0;
+		go_line(e, f, lookup - f->bias, out); /* Go's DWARF said nothing: its own table */
 	}
+	return 0;
+}
+
+int sym_elf__module_addr(struct sym_elf *e, __u32 id, __u64 file_offset, struct Dwfl_Module **mod,
+			 __u64 *addr)
+{
+	struct elf_image *f = image_by_id(e, id, NULL);
+	__u64 vaddr;
+
+	if (!f || !offset_to_vaddr(f, file_offset, &vaddr))
+		return -ENOENT;
+	*mod = f->mod;
+	*addr = vaddr + f->bias;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include "attribute/symbolize_elf.h"
 #include "attribute/symbolize_worker.h"
+#include "attribute/unwind.h"
 #include "collect/caps.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -28,6 +29,7 @@
 #endif
 
 #define WORKER_SOCK_FD 3
+#define NO_VADDR (~0ULL)
 #define MODULE_MAX 256
 /* the helper's address space past the images: libdw's tables, the heap forked with it */
 #define WORKER_AS_SLACK (1ULL << 30)
@@ -39,6 +41,7 @@ enum sym_worker_op {
 	SYM_WORKER_LOAD,
 	SYM_WORKER_LOOKUP,
 	SYM_WORKER_DROP,
+	SYM_WORKER_CFI, /* (id, file offset) -> a struct cfi_row in text, name_len its size */
 };
 
 struct sym_worker_req {
@@ -57,6 +60,7 @@ struct sym_worker_reply {
 	__u32 existed;	/* LOAD: 1 when it is a held one's */
 	__u64 len;	/* LOAD: the bytes read */
 	__u64 sym_off;	/* LOOKUP */
+	__u64 vaddr;	/* LOOKUP: the address as the ELF's vaddr; NO_VADDR: in no PT_LOAD */
 	__s32 line;	/* LOOKUP: 0 for none */
 	__u16 name_len; /* LOOKUP: 0 for none; name_len bytes of text, then src_len */
 	__u16 src_len;
@@ -268,6 +272,7 @@ static void serve_lookup(struct sym_elf *elf, const struct sym_worker_req *req,
 	if (opts->test_hang_ms)
 		usleep((useconds_t)opts->test_hang_ms * 1000);
 	rep->err = sym_elf__lookup(elf, req->id, req->arg, req->is_return, &frame);
+	rep->vaddr = frame.has_vaddr && !rep->err ? frame.vaddr : NO_VADDR;
 	if (rep->err || !frame.name)
 		return;
 	rep->sym_off = frame.sym_off;
@@ -280,6 +285,19 @@ static void serve_lookup(struct sym_elf *elf, const struct sym_worker_req *req,
 		rep->src_len = (__u16)n;
 		rep->line = frame.line;
 	}
+}
+
+static void serve_cfi(struct sym_elf *elf, const struct sym_worker_req *req,
+		      struct sym_worker_reply *rep)
+{
+	struct cfi_row row;
+
+	_Static_assert(sizeof(row) <= SYM_WORKER_NAME_MAX, "a CFI row fits a reply");
+	rep->err = sym_elf__cfi_row(elf, req->id, req->arg, &row);
+	if (rep->err)
+		return;
+	memcpy(rep->text, &row, sizeof(row));
+	rep->name_len = sizeof(row);
 }
 
 static __attribute__((noreturn)) void worker_main(int sock, pid_t parent,
@@ -319,6 +337,9 @@ static __attribute__((noreturn)) void worker_main(int sock, pid_t parent,
 			break;
 		case SYM_WORKER_DROP:
 			sym_elf__drop(elf, req.id);
+			break;
+		case SYM_WORKER_CFI:
+			serve_cfi(elf, &req, &rep);
 			break;
 		default:
 			rep.err = -EINVAL;
@@ -547,7 +568,7 @@ int sym_worker__load(struct sym_worker *w, int fd, __u64 max, const char *module
 }
 
 int sym_worker__lookup(struct sym_worker *w, __u32 id, __u64 file_offset, bool is_return_addr,
-		       __u64 deadline_ns, char **name, __u64 *sym_off, char **src, int *line)
+		       __u64 deadline_ns, struct sym_worker_frame *out)
 {
 	struct sym_worker_req req = {
 		.op = SYM_WORKER_LOOKUP,
@@ -558,9 +579,7 @@ int sym_worker__lookup(struct sym_worker *w, __u32 id, __u64 file_offset, bool i
 	struct sym_worker_reply *rep = &w->rep;
 	int err;
 
-	*name = *src = NULL;
-	*sym_off = 0;
-	*line = 0;
+	memset(out, 0, sizeof(*out));
 	err = send_request(w, &req, -1);
 	if (!err)
 		err = recv_reply(w, SYM_WORKER_LOOKUP, deadline_ns, rep);
@@ -568,20 +587,43 @@ int sym_worker__lookup(struct sym_worker *w, __u32 id, __u64 file_offset, bool i
 		return err;
 	if (rep->err)
 		return rep->err < 0 ? rep->err : -EPROTO;
+	out->has_vaddr = rep->vaddr != NO_VADDR;
+	out->vaddr = out->has_vaddr ? rep->vaddr : 0;
 	if (!rep->name_len)
 		return 0;
-	*name = strndup(rep->text, rep->name_len);
+	out->name = strndup(rep->text, rep->name_len);
 	if (rep->src_len)
-		*src = strndup(rep->text + rep->name_len, rep->src_len);
-	if (!*name || (rep->src_len && !*src)) {
-		free(*name);
-		free(*src);
-		*name = *src = NULL;
+		out->src = strndup(rep->text + rep->name_len, rep->src_len);
+	if (!out->name || (rep->src_len && !out->src)) {
+		free(out->name);
+		free(out->src);
+		out->name = out->src = NULL;
 		return -ENOMEM;
 	}
-	*sym_off = rep->sym_off;
-	*line = rep->line;
+	out->sym_off = rep->sym_off;
+	out->line = rep->line;
 	return 0;
+}
+
+int sym_worker__cfi(struct sym_worker *w, __u32 id, __u64 file_offset, __u64 deadline_ns,
+		    struct cfi_row *row)
+{
+	struct sym_worker_req req = { .op = SYM_WORKER_CFI, .id = id, .arg = file_offset };
+	struct sym_worker_reply *rep = &w->rep;
+	int err;
+
+	err = send_request(w, &req, -1);
+	if (!err)
+		err = recv_reply(w, SYM_WORKER_CFI, deadline_ns, rep);
+	if (err)
+		return err;
+	if (rep->err)
+		return rep->err < 0 ? rep->err : -EPROTO;
+	if (rep->name_len != sizeof(*row) || rep->src_len)
+		return -EPROTO;
+	memcpy(row, rep->text, sizeof(*row));
+	/* the helper parses hostile DWARF: what it sends is checked like input */
+	return cfi_row__valid(row) ? 0 : -EPROTO;
 }
 
 void sym_worker__drop(struct sym_worker *w, __u32 id)

@@ -13,8 +13,9 @@
  *
  * Protocol: one SOCK_SEQPACKET message each way, struct sym_worker_req and
  * struct sym_worker_reply (symbolize_worker.c), host byte order. LOAD (fd)
- * -> image id and length; LOOKUP (id, file offset) -> symbol, offset, source
- * basename and line; DROP (id) has no reply.
+ * -> image id and length; LOOKUP (id, file offset) -> symbol (demangled in
+ * the helper: symbolize_elf.h), offset, source basename and line, and the
+ * address as the ELF's vaddr; DROP (id) has no reply.
  *
  * Every call waits until an absolute CLOCK_MONOTONIC deadline at most. On a
  * timeout (-ETIMEDOUT) or the helper's death (-EPIPE) it is killed and
@@ -63,9 +64,23 @@ void sym_worker__stats(const struct sym_worker *w, struct sym_worker_stats *out)
 /* The helper reads fd (not taken) up to max bytes: -EFBIG, -ENOEXEC, ... from it. */
 int sym_worker__load(struct sym_worker *w, int fd, __u64 max, const char *module, __u64 deadline_ns,
 		     __u32 *id, bool *existed, size_t *len);
-/* *name and *src malloc'd (NULL: none; the caller frees). */
+/* What LOOKUP answers; name and src malloc'd (NULL: none; the caller frees both). */
+struct sym_worker_frame {
+	char *name;
+	__u64 sym_off;
+	char *src;
+	int line;
+	bool has_vaddr; /* the offset lies in a PT_LOAD of the file */
+	__u64 vaddr;	/* the address as the ELF's own vaddr (perf's and pprof's) */
+};
+
 int sym_worker__lookup(struct sym_worker *w, __u32 id, __u64 file_offset, bool is_return_addr,
-		       __u64 deadline_ns, char **name, __u64 *sym_off, char **src, int *line);
+		       __u64 deadline_ns, struct sym_worker_frame *out);
 void sym_worker__drop(struct sym_worker *w, __u32 id);
+
+struct cfi_row;
+/* The unwind rule at file_offset of image id (symbolize_cfi.c): -ENOENT when none. */
+int sym_worker__cfi(struct sym_worker *w, __u32 id, __u64 file_offset, __u64 deadline_ns,
+		    struct cfi_row *row);
 
 #endif /* MEMOBS_SYMBOLIZE_WORKER_H */

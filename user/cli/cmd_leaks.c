@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "util/mountinfo.h"
 #include "cli/leaks_opts.h"
+#include "model/caller.h"
 #include "output/flamegraph.h"
 #include "output/folded.h"
 #include "output/pprof.h"
@@ -68,7 +69,8 @@ static double site_age_s(const struct attr_site *s, __u64 now)
 	return now > s->est.oldest_ts_ns ? (now - s->est.oldest_ts_ns) / 1e9 : 0;
 }
 
-static void print_site_json(struct json *j, const struct attr_site *s, size_t rank, __u64 now)
+static void print_site_json(struct json *j, const struct attr_site *s, size_t rank, __u64 now,
+			    const struct caller_rule *callers)
 {
 	struct record r;
 
@@ -77,6 +79,7 @@ static void print_site_json(struct json *j, const struct attr_site *s, size_t ra
 	r.leak_site.site.est = &s->est;
 	r.leak_site.site.frames = s->frames;
 	r.leak_site.site.nr_frames = s->nr_frames;
+	r.leak_site.site.caller = caller_rule__frame(callers, s->frames, s->nr_frames);
 	r.leak_site.age_s = site_age_s(s, now);
 	render__line(stdout, j, &r);
 }
@@ -90,32 +93,52 @@ static const char *frame_text(char *buf, size_t n, const char *frame)
 	return fmt_sanitize(buf, n, frame ? frame : "?", n - 1);
 }
 
-static void print_site_table(const struct attr_site *s, __u64 now)
+/* What the first line of a site shows when every frame is the allocator's or a wrapper's. */
+#define NO_CALLER_TEXT "(no caller: only allocator frames)"
+
+/*
+ * The caller first, on the line of the figures (what a reader looks for),
+ * then the whole stack under it, indented, innermost first.
+ */
+static void print_frames_table(const char *caller, const char *const *frames, size_t nr, int indent)
 {
-	char bytes[16], allocs[16], frame[FRAME_TEXT_MAX];
+	char frame[FRAME_TEXT_MAX];
 	size_t i;
+
+	printf("%s\n", caller ? frame_text(frame, sizeof(frame), caller) : NO_CALLER_TEXT);
+	for (i = 0; i < nr; i++)
+		printf("%*s%s\n", indent + 2, "", frame_text(frame, sizeof(frame), frames[i]));
+}
+
+static void print_site_table(const struct attr_site *s, __u64 now,
+			     const struct caller_rule *callers)
+{
+	char bytes[16], allocs[16];
+	int indent;
 
 	fmt_size_double(bytes, sizeof(bytes), s->est.est_bytes + 0.5);
 	fmt_count(allocs, sizeof(allocs), s->est.est_allocs);
-	printf("%9s %10s %8llu %7.1f  %s\n", bytes, allocs, (unsigned long long)s->est.samples,
-	       site_age_s(s, now),
-	       frame_text(frame, sizeof(frame), s->nr_frames ? s->frames[0] : "?"));
-	for (i = 1; i < s->nr_frames; i++)
-		printf("%38s  %s\n", "", frame_text(frame, sizeof(frame), s->frames[i]));
+	indent = printf("%9s %10s %8llu %7.1f  ", bytes, allocs, (unsigned long long)s->est.samples,
+			site_age_s(s, now));
+	print_frames_table(caller_rule__frame(callers, s->frames, s->nr_frames), s->frames,
+			   s->nr_frames, indent);
 }
 
 static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const struct leaks_opts *o,
-			   struct json *j)
+			   const struct caller_rule *callers, struct json *j)
 {
 	struct attr_mm_site *mm = NULL;
-	size_t nr = 0, i, k;
-	char bytes[16], frame[FRAME_TEXT_MAX];
+	size_t nr = 0, i;
+	const char *caller;
+	char bytes[16];
+	int indent;
 
 	if (attr__top_mm_sites(a, f, o->top, &mm, &nr))
 		return;
 	if (!o->json && nr)
-		printf("\n%9s %10s %-12s %s\n", "BYTES", "COUNT", "KIND", "STACK");
+		printf("\n%9s %10s %-12s %s\n", "BYTES", "COUNT", "KIND", "CALLER, then its STACK");
 	for (i = 0; i < nr; i++) {
+		caller = caller_rule__frame(callers, mm[i].frames, mm[i].nr_frames);
 		if (o->json) {
 			struct record r;
 
@@ -127,15 +150,14 @@ static void print_mm_sites(struct attr *a, const struct alloc_filter *f, const s
 			r.mm_site.bytes = mm[i].bytes;
 			r.mm_site.frames = mm[i].frames;
 			r.mm_site.nr_frames = mm[i].nr_frames;
+			r.mm_site.caller = caller;
 			render__line(stdout, j, &r);
 			continue;
 		}
 		fmt_size(bytes, sizeof(bytes), mm[i].bytes);
-		printf("%9s %10llu %-12s %s\n", bytes, (unsigned long long)mm[i].count,
-		       attr_mm_kind__str(mm[i].kind),
-		       frame_text(frame, sizeof(frame), mm[i].nr_frames ? mm[i].frames[0] : "?"));
-		for (k = 1; k < mm[i].nr_frames; k++)
-			printf("%34s %s\n", "", frame_text(frame, sizeof(frame), mm[i].frames[k]));
+		indent = printf("%9s %10llu %-12s ", bytes, (unsigned long long)mm[i].count,
+				attr_mm_kind__str(mm[i].kind));
+		print_frames_table(caller, mm[i].frames, mm[i].nr_frames, indent);
 	}
 	free(mm);
 }
@@ -286,7 +308,62 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 	sum->symbol_cache_evictions = st.symbol_cache_evictions;
 	sum->symbol_timeouts = st.symbol_timeouts;
 	memcpy(sum->bpf, st.bpf, sizeof(sum->bpf));
+	sum->sites_held = st.sites;
+	sum->sites_overflowed = st.sites_overflowed;
+	sum->unwind = (struct unwind_figures){
+		.stacks = st.unwind.walks,
+		.truncated = st.unwind.truncated,
+		.cfi_frames = st.unwind.cfi_frames,
+		.fp_frames = st.unwind.fp_frames,
+		.cfi_cache_bytes = st.cfi_cache_bytes,
+		.cfi_cache_evictions = st.cfi_cache_evictions,
+	};
 	render__line(stdout, j, &r);
+}
+
+/*
+ * What the run found: the top sites, each with its caller, the mm sites,
+ * the summary, then the profiles. Returns 0 or -errno (reported).
+ */
+static int print_report(struct attr *a, const struct alloc_filter *filter,
+			const struct leaks_opts *o, struct cgroup_resolver *cgroups, __u64 now,
+			double elapsed_s, bool target_exited)
+{
+	struct caller_rule *callers = NULL;
+	struct attr_site *sites = NULL;
+	size_t nr = 0, i;
+	struct json j;
+	int err;
+
+	/* --wrappers was checked when parsed: only memory can fail here */
+	err = caller_rule__new(&callers, o->wrappers);
+	if (err) {
+		p_err("failed to build the caller rule: %s", strerror(-err));
+		return err;
+	}
+	json_init(&j);
+	if (attr__top_sites(a, filter, o->top, &sites, &nr)) {
+		p_err("failed to aggregate the call sites: out of memory");
+		nr = 0;
+	}
+	if (!o->json && nr)
+		printf("%9s %10s %8s %7s  %s\n", "EST_BYTES", "EST_ALLOCS", "SAMPLES", "AGE_S",
+		       "CALLER, then its STACK (estimated from sampled allocations)");
+	for (i = 0; i < nr; i++) {
+		if (o->json)
+			print_site_json(&j, &sites[i], i + 1, now, callers);
+		else
+			print_site_table(&sites[i], now, callers);
+	}
+	if (o->trace_mm)
+		print_mm_sites(a, filter, o, callers, &j);
+	print_summary(a, o, elapsed_s, nr, target_exited, &j);
+	fflush(stdout);
+	err = write_profiles(a, filter, o, cgroups, elapsed_s);
+	free(sites);
+	json_free(&j);
+	caller_rule__free(callers);
+	return err;
 }
 
 int cmd_leaks(int argc, char **argv)
@@ -300,12 +377,9 @@ int cmd_leaks(int argc, char **argv)
 	struct cgroup_resolver *cgroups = NULL;
 	int mounts_err;
 	struct alloc_filter filter = {};
-	struct attr_site *sites = NULL;
 	struct attr *a = NULL;
-	struct json j;
 	__u64 start, deadline, now;
 	bool target_exited = false;
-	size_t nr = 0, i;
 	int err;
 
 	err = leaks_opts__parse(argc, argv, &o, msg, sizeof(msg));
@@ -330,6 +404,7 @@ int cmd_leaks(int argc, char **argv)
 		return 1;
 
 	ao.sample_bytes = o.sample_bytes;
+	ao.stack_bytes = o.stack_bytes;
 	ao.malloc = true;
 	ao.malloc_all = o.all;
 	ao.trace_mm = o.trace_mm;
@@ -385,28 +460,7 @@ int cmd_leaks(int argc, char **argv)
 	}
 	attr__poll(a, 0);
 	now = clock_mono_ns();
-
-	json_init(&j);
-	if (attr__top_sites(a, &filter, o.top, &sites, &nr)) {
-		p_err("failed to aggregate the call sites: out of memory");
-		nr = 0;
-	}
-	if (!o.json && nr)
-		printf("%9s %10s %8s %7s  %s\n", "EST_BYTES", "EST_ALLOCS", "SAMPLES", "AGE_S",
-		       "STACK (estimated from sampled allocations)");
-	for (i = 0; i < nr; i++) {
-		if (o.json)
-			print_site_json(&j, &sites[i], i + 1, now);
-		else
-			print_site_table(&sites[i], now);
-	}
-	if (o.trace_mm)
-		print_mm_sites(a, &filter, &o, &j);
-	print_summary(a, &o, (now - start) / 1e9, nr, target_exited, &j);
-	fflush(stdout);
-	err = write_profiles(a, &filter, &o, cgroups, (now - start) / 1e9);
-	free(sites);
-	json_free(&j);
+	err = print_report(a, &filter, &o, cgroups, now, (now - start) / 1e9, target_exited);
 	attr__close(a);
 	cgroup_resolver__free(cgroups);
 	return err ? 1 : 0;

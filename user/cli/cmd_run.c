@@ -14,6 +14,7 @@
 #include "output/metrics_http.h"
 #include "pipeline/pipeline.h"
 #include "cli/run_opts.h"
+#include "model/caller.h"
 #include "output/snapsock_server.h"
 #include "util/array.h"
 #include "util/clock.h"
@@ -185,6 +186,7 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 int cmd_run(int argc, char **argv)
 {
 	struct pipeline_opts popts = {};
+	struct caller_rule *callers = NULL;
 	struct run_ctx rc = {};
 	struct pipeline *p = NULL;
 	struct pipeline_stats st;
@@ -212,8 +214,17 @@ int cmd_run(int argc, char **argv)
 	popts.escalate = !o.no_escalate;
 	popts.escalate_for_s = o.escalate_for_s;
 	popts.malloc_sample_bytes = o.malloc_sample_bytes;
+	popts.stack_bytes = o.stack_bytes;
+	popts.profile_dir = o.profile_dir;
+	popts.profile_keep = o.profile_keep;
 	popts.stop = stop_signal__flag();
-	err = cmd_check_privileges();
+	/* --wrappers was checked when parsed: only memory can fail here */
+	err = caller_rule__new(&callers, o.wrappers);
+	if (err)
+		p_err("failed to build the caller rule: %s", strerror(-err));
+	popts.callers = callers;
+	if (!err)
+		err = cmd_check_privileges();
 	if (!err)
 		err = pipeline__open(&p, &popts);
 	if (!err)
@@ -239,6 +250,7 @@ int cmd_run(int argc, char **argv)
 	metrics_server__stop(rc.metrics);
 	snapsock_server__close(rc.socket);
 	pipeline__close(p);
+	caller_rule__free(callers);
 	json_free(&rc.json);
 	return err ? 1 : 0;
 }

@@ -23,6 +23,8 @@ enum {
 	OPT_PPROF,
 	OPT_FOLDED,
 	OPT_SVG,
+	OPT_WRAPPERS,
+	OPT_STACK_BYTES,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +40,8 @@ static const struct option long_options[] = {
 	{ "pprof", required_argument, NULL, OPT_PPROF },
 	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "wrappers", required_argument, NULL, OPT_WRAPPERS },
+	{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 	OPTS_COMMON_LONG_OPTIONS,
 };
 
@@ -45,7 +49,8 @@ void leaks_opts__usage(FILE *out)
 {
 	fputs("usage: memobs leaks (--cgroup PATH|ID | --pid PID | --all) [--duration S] [--top N]\n"
 	      "                    [--json] [--malloc-sample-bytes N] [--trace-mm] [--no-session]\n"
-	      "                    [--pprof FILE] [--folded FILE] [--svg FILE]\n"
+	      "                    [--pprof FILE] [--folded FILE] [--svg FILE] [--wrappers LIST]\n"
+	      "                    [--stack-bytes N]\n"
 	      "Traces allocations of the named processes for S seconds (default 10; Ctrl-C ends\n"
 	      "early), then prints the call sites with the most bytes outstanding. Allocations\n"
 	      "are sampled every N bytes on average (default 512K; 1: every allocation): bytes\n"
@@ -62,6 +67,11 @@ void leaks_opts__usage(FILE *out)
 	      "                     (go tool pprof, Pyroscope, Parca, speedscope)\n"
 	      "  --folded FILE      ... as folded stacks, root first (flamegraph.pl, inferno)\n"
 	      "  --svg FILE         ... as an SVG flame graph of the bytes outstanding\n"
+	      "  --wrappers LIST    function globs, comma-separated, that a site's caller is not\n"
+	      "                     (its wrappers of malloc), besides the defaults; a leading '='\n"
+	      "                     replaces them: --wrappers =mymalloc,my_*\n"
+	      "  --stack-bytes N    stack copied per sampled call for the CFI unwinder (default\n"
+	      "                     16K, the most); 0: frame pointers only (docs/unwinding.md)\n"
 	      "  -v, --verbose      debug diagnostics on stderr, libbpf's included\n"
 	      "  -h, --help         this text\n",
 	      out);
@@ -128,6 +138,14 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 			break;
 		case OPT_SVG:
 			o->svg_path = optarg;
+			break;
+		case OPT_WRAPPERS:
+			if ((r = opts__wrappers(optarg, &o->wrappers, err, err_size)))
+				return r;
+			break;
+		case OPT_STACK_BYTES:
+			if ((r = opts__stack_bytes(optarg, &o->stack_bytes, err, err_size)))
+				return r;
 			break;
 		default:
 			if ((r = opts__common(c, argc, argv, &o->verbosity, err, err_size)))

@@ -18,11 +18,13 @@ struct leaks_opts {
 	__u64 top;		 /* --top, default 10 */
 	bool json;		 /* --json */
 	__u64 sample_bytes;	 /* --malloc-sample-bytes */
+	__u32 stack_bytes;	 /* --stack-bytes; 0: the default, ATTR_FP_ONLY: no copy */
 	bool trace_mm;		 /* --trace-mm */
 	bool no_session;	 /* --no-session */
 	const char *pprof_path;	 /* --pprof: a gzipped pprof profile; NULL: none */
 	const char *folded_path; /* --folded: folded stacks; NULL: none */
 	const char *svg_path;	 /* --svg: an SVG flame graph; NULL: none */
+	const char *wrappers;	 /* --wrappers, checked (model/caller.h); NULL: the defaults */
 	int verbosity;		 /* -v, repeatable */
 };
 

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "attribute/attr.h"
 #include "cli/opts.h"
+#include "model/caller.h"
 #include "util/array.h"
 #include "util/log.h"
 
@@ -140,6 +142,48 @@ enum opts_result opts__sample_bytes(const char *arg, __u64 *out, char *err, size
 		return opts__bad_value(err, err_size, "malloc-sample-bytes", arg,
 				       "bytes from 1 to 1T (e.g. 512K, 4096, 1)");
 	return OPTS_OK;
+}
+
+enum opts_result opts__stack_bytes(const char *arg, __u32 *out, char *err, size_t err_size)
+{
+	__u64 v;
+
+	if (parse_bytes(arg, &v) || (v && (v < 256 || v > MEMOBS_USTACK_MAX)))
+		return opts__bad_value(err, err_size, "stack-bytes", arg,
+				       "0 (frame pointers only) or bytes from 256 to 16K");
+	/* the attribution tier's "none" is its own value: 0 there means the default */
+	*out = v ? (__u32)v : ATTR_FP_ONLY;
+	return OPTS_OK;
+}
+
+/* Quoted in a message: a list of 64 globs would push the reason off the line. */
+#define WRAPPERS_QUOTE_MAX 40
+
+enum opts_result opts__wrappers(const char *arg, const char **out, char *err, size_t err_size)
+{
+	const char *more = strlen(arg) > WRAPPERS_QUOTE_MAX ? "..." : "";
+	size_t which;
+
+	switch (caller_wrappers__check(arg, &which)) {
+	case 0:
+		*out = arg;
+		return OPTS_OK;
+	case -E2BIG:
+		return opts__fail(err, err_size,
+				  "invalid value '%.*s%s' for --wrappers: %zu patterns, at most %d",
+				  WRAPPERS_QUOTE_MAX, arg, more, which, CALLER_MAX_WRAPPERS);
+	case -ENAMETOOLONG:
+		return opts__fail(
+			err, err_size,
+			"invalid value '%.*s%s' for --wrappers: pattern %zu is longer than "
+			"%d bytes",
+			WRAPPERS_QUOTE_MAX, arg, more, which, CALLER_WRAPPER_MAX_LEN);
+	default:
+		return opts__fail(err, err_size,
+				  "invalid value '%.*s%s' for --wrappers: pattern %zu is empty "
+				  "(expected function globs separated by commas)",
+				  WRAPPERS_QUOTE_MAX, arg, more, which);
+	}
 }
 
 enum opts_result opts__common(int c, int argc, char **argv, int *verbosity, char *err,

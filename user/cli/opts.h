@@ -54,6 +54,13 @@ enum opts_result opts__getopt_error(int c, int argc, char **argv, char *err, siz
 
 /* --malloc-sample-bytes (run, leaks): bytes from 1 to 1T. */
 enum opts_result opts__sample_bytes(const char *arg, __u64 *out, char *err, size_t err_size);
+/* --stack-bytes (run, leaks): 0 (frame pointers only) or 256 to MEMOBS_USTACK_MAX. */
+enum opts_result opts__stack_bytes(const char *arg, __u32 *out, char *err, size_t err_size);
+/*
+ * --wrappers (run, leaks): function globs the caller of a site is not
+ * (model/caller.h), checked; *out is arg, for caller_rule__new().
+ */
+enum opts_result opts__wrappers(const char *arg, const char **out, char *err, size_t err_size);
 /*
  * The options every command shares, for the default case of its switch:
  * -v counts into *verbosity (OPTS_OK), -h asks for usage (OPTS_EXIT_OK),

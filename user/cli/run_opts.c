@@ -6,6 +6,7 @@
 #include "output/metrics_http.h"
 #include "cli/opts.h"
 #include "cli/run_opts.h"
+#include "output/profile_dir.h"
 #include "output/snapsock.h"
 
 #define MAX_INTERVAL_S 3600.0
@@ -15,6 +16,9 @@
 
 enum {
 	OPT_INTERVAL = 256,
+	OPT_STACK_BYTES,
+	OPT_PROFILE_DIR,
+	OPT_PROFILE_KEEP,
 	OPT_DURATION,
 	OPT_SNAPSHOTS,
 	OPT_WINDOW,
@@ -33,6 +37,7 @@ enum {
 	OPT_MALLOC_SAMPLE_BYTES,
 	OPT_ESCALATE_FOR,
 	OPT_NO_ESCALATE,
+	OPT_WRAPPERS,
 };
 
 static const struct option long_options[] = {
@@ -48,8 +53,12 @@ static const struct option long_options[] = {
 	{ "malloc", no_argument, NULL, OPT_MALLOC },
 	{ "trace-mm", no_argument, NULL, OPT_TRACE_MM },
 	{ "malloc-sample-bytes", required_argument, NULL, OPT_MALLOC_SAMPLE_BYTES },
+	{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
+	{ "profile-dir", required_argument, NULL, OPT_PROFILE_DIR },
+	{ "profile-keep", required_argument, NULL, OPT_PROFILE_KEEP },
 	{ "escalate-for", required_argument, NULL, OPT_ESCALATE_FOR },
 	{ "no-escalate", no_argument, NULL, OPT_NO_ESCALATE },
+	{ "wrappers", required_argument, NULL, OPT_WRAPPERS },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -73,9 +82,17 @@ void run_opts__usage(FILE *out)
 	      "  --escalate-for S     trace a suspect's allocations this long, then report its\n"
 	      "                       call sites in a second leak line (default 60)\n"
 	      "  --no-escalate        do not trace suspects' allocations\n"
+	      "  --wrappers LIST      function globs, comma-separated, that a site's caller is\n"
+	      "                       not (its wrappers of malloc), besides the defaults; a\n"
+	      "                       leading '=' replaces them: --wrappers =mymalloc,my_*\n"
 	      "  --malloc             trace every process's allocations (sampled), always\n"
 	      "  --malloc-sample-bytes N  mean bytes between sampled allocations (default 512K;\n"
 	      "                       1: every allocation)\n"
+	      "  --stack-bytes N      stack copied per sampled call for the CFI unwinder\n"
+	      "                       (default 16K, the most); 0: frame pointers only\n"
+	      "  --profile-dir DIR    write a pprof profile per escalation (and per alert with\n"
+	      "                       --malloc) in DIR; leak and oom_kill lines name it\n"
+	      "  --profile-keep N     profiles kept in DIR, the oldest removed (default 20)\n"
 	      "  --trace-mm           count mmap/munmap/mremap/brk and page faults by call site,\n"
 	      "                       host-wide\n"
 	      "  --ringbuf-size BYTES ring buffer for OOM-kill records (power of 2, default 256K)\n"
@@ -216,6 +233,10 @@ enum opts_result run_opts__parse(int argc, char **argv, struct run_opts *o, char
 		case OPT_NO_ESCALATE:
 			o->no_escalate = true;
 			break;
+		case OPT_WRAPPERS:
+			if ((r = opts__wrappers(optarg, &o->wrappers, err, err_size)))
+				return r;
+			break;
 		case OPT_ESCALATE_FOR:
 			if (parse_seconds(optarg, OPTS_MIN_SECONDS, MAX_DURATION_S,
 					  &o->escalate_for_s))
@@ -227,6 +248,22 @@ enum opts_result run_opts__parse(int argc, char **argv, struct run_opts *o, char
 			if ((r = opts__sample_bytes(optarg, &o->malloc_sample_bytes, err,
 						    err_size)))
 				return r;
+			break;
+		case OPT_STACK_BYTES:
+			if ((r = opts__stack_bytes(optarg, &o->stack_bytes, err, err_size)))
+				return r;
+			break;
+		case OPT_PROFILE_DIR:
+			if (!*optarg)
+				return opts__bad_value(err, err_size, "profile-dir", optarg,
+						       "a directory");
+			o->profile_dir = optarg;
+			break;
+		case OPT_PROFILE_KEEP:
+			if (parse_u64(optarg, 1, PROFILE_DIR_MAX_KEEP, &bytes))
+				return opts__bad_value(err, err_size, "profile-keep", optarg,
+						       "a count from 1 to 10000");
+			o->profile_keep = (unsigned int)bytes;
 			break;
 		case OPT_SNAPSHOTS:
 			o->snapshots = true;

@@ -28,6 +28,10 @@ struct run_opts {
 	bool no_escalate;		  /* --no-escalate */
 	double escalate_for_s;		  /* --escalate-for, default 60 */
 	__u64 malloc_sample_bytes;	  /* --malloc-sample-bytes; 0: the default */
+	__u32 stack_bytes;		  /* --stack-bytes; 0: the default, ATTR_FP_ONLY: no copy */
+	const char *profile_dir;	  /* --profile-dir; NULL: no profiles */
+	unsigned int profile_keep;	  /* --profile-keep; 0: the default */
+	const char *wrappers;		  /* --wrappers, checked (model/caller.h); NULL: defaults */
 	int verbosity;			  /* -v, repeatable */
 };
 

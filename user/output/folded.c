@@ -111,6 +111,12 @@ void frame__parse(const char *frame, struct frame_parts *p)
 	 */
 	if (p->addr)
 		snprintf(p->func, sizeof(p->func), "[%s]", p->module[0] ? p->module : "unknown");
+	/*
+	 * "libc.so.6+0x2724a (libc.so.6)": in its file, no symbol covers it (a
+	 * function named as its module, with no line, reads so too: rare)
+	 */
+	else if (p->module[0] && !p->line && !strcmp(p->func, p->module))
+		snprintf(p->func, sizeof(p->func), "[%s]", p->module);
 	if (!p->func[0])
 		snprintf(p->func, sizeof(p->func), "?");
 }

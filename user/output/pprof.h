@@ -45,5 +45,8 @@ int pprof__encode(const struct site_record *sites, size_t nr, const struct pprof
 /* The gzipped Profile to path (created or truncated). 0 or -errno. */
 int pprof__write(const char *path, const struct site_record *sites, size_t nr,
 		 const struct pprof_opts *opts);
+/* ... to an open file, which it takes (closed on return). 0 or -errno. */
+int pprof__write_fd(int fd, const struct site_record *sites, size_t nr,
+		    const struct pprof_opts *opts);
 
 #endif /* MEMOBS_PPROF_H */

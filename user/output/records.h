@@ -43,6 +43,12 @@ struct site_record {
 	const struct alloc_site *est; /* model/alloc_sites.h */
 	const char *const *frames;    /* innermost first */
 	size_t nr_frames;
+	/*
+	 * The frame of frames[] outside the allocator and its wrappers
+	 * (model/caller.h), filled by the producer; NULL: every frame is theirs
+	 * ("caller": null). Profiles ignore it: they stay keyed by the stack.
+	 */
+	const char *caller;
 };
 
 struct sample_record {
@@ -58,6 +64,7 @@ struct oom_kill_record {
 	__u64 file_rss_bytes;
 	__u64 shmem_rss_bytes;
 	__u64 oom_kills_total; /* in the victim's cgroup since memobs started */
+	const char *profile;   /* --profile-dir: the cgroup's last profile of the window; NULL: none */
 };
 
 enum leak_record_state {
@@ -85,6 +92,7 @@ struct leak_record {
 	__u64 anon_growth_bytes;
 	__u64 malloc_outstanding_bytes;
 	bool not_from_malloc;
+	const char *profile; /* --profile-dir: the pprof written for it; NULL: none */
 };
 
 /* What the BPF side and the attach code counted (pipeline__stats()). */
@@ -111,6 +119,17 @@ struct mm_site_record {
 	__u64 bytes;
 	const char *const *frames;
 	size_t nr_frames;
+	const char *caller; /* as in struct site_record */
+};
+
+/* How the copied stacks unwound (attribute/attr_unwind.c, docs/unwinding.md). */
+struct unwind_figures {
+	__u64 stacks;		   /* copied stacks unwound */
+	__u64 truncated;	   /* ... that ended before the outermost frame */
+	__u64 cfi_frames;	   /* steps made with a CFI rule */
+	__u64 fp_frames;	   /* ... with the frame-pointer chain */
+	__u64 cfi_cache_bytes;	   /* the rule cache now (bounded) */
+	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 };
 
 struct leaks_summary_record {
@@ -128,6 +147,9 @@ struct leaks_summary_record {
 	__u64 symbol_cache_evictions;
 	__u64 symbol_timeouts;
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
+	struct unwind_figures unwind;
+	__u64 sites_held;	/* distinct call sites held (bounded) */
+	__u64 sites_overflowed; /* stacks past the bound, given one overflow site */
 };
 
 struct record {

@@ -24,6 +24,9 @@ static const char *const attr_stat_names[MEMOBS_ATTR_STAT_NR] = {
 	[MEMOBS_ATTR_STAT_RINGBUF_DROPS] = "ringbuf_drops",
 	[MEMOBS_ATTR_STAT_MM_EVENTS] = "mm_events",
 	[MEMOBS_ATTR_STAT_MM_FULL] = "mm_full",
+	[MEMOBS_ATTR_STAT_USTACK_THROTTLED] = "stack_copies_throttled",
+	[MEMOBS_ATTR_STAT_USTACK_COPIES] = "stack_copies",
+	[MEMOBS_ATTR_STAT_USTACK_NS] = "stack_copy_ns",
 };
 
 const char *record_type__str(enum record_type type)
@@ -69,10 +72,12 @@ static void render_common(struct json *j, const struct record *r)
 	render_container(j, r->cgroup.container);
 }
 
-static void render_stack(struct json *j, const char *const *frames, size_t nr)
+/* caller, then stack: every object with frames has both (null: only the allocator's frames). */
+static void render_stack(struct json *j, const char *caller, const char *const *frames, size_t nr)
 {
 	size_t i;
 
+	json_str_field(j, "caller", caller);
 	json_key(j, "stack");
 	json_arr_begin(j);
 	for (i = 0; i < nr; i++)
@@ -125,6 +130,7 @@ static void render_oom_kill(struct json *j, const struct oom_kill_record *o)
 	json_u64_field(j, "file_rss_bytes", o->file_rss_bytes);
 	json_u64_field(j, "shmem_rss_bytes", o->shmem_rss_bytes);
 	json_u64_field(j, "oom_kills_total", o->oom_kills_total);
+	json_str_field(j, "profile", o->profile);
 }
 
 static void render_leak(struct json *j, const struct leak_record *l)
@@ -154,16 +160,19 @@ static void render_leak(struct json *j, const struct leak_record *l)
 	for (i = 0; i < l->nr_sites; i++) {
 		json_obj_begin(j);
 		render_site_figures(j, &l->sites[i]);
-		render_stack(j, l->sites[i].frames, l->sites[i].nr_frames);
+		render_stack(j, l->sites[i].caller, l->sites[i].frames, l->sites[i].nr_frames);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	if (l->profile && !l->escalated)
+		json_str_field(j, "profile", l->profile); /* a first line, with --malloc */
 	if (!l->escalated)
 		return;
 	json_double_field(j, "escalated_for_s", l->escalated_for_s, 1);
 	json_u64_field(j, "anon_growth_bytes", l->anon_growth_bytes);
 	json_u64_field(j, "malloc_outstanding_bytes", l->malloc_outstanding_bytes);
 	json_bool_field(j, "not_from_malloc", l->not_from_malloc);
+	json_str_field(j, "profile", l->profile);
 }
 
 static void render_stats(struct json *j, const struct pipeline_stats *s)
@@ -188,7 +197,7 @@ static void render_leak_site(struct json *j, const struct leak_site_record *l)
 	json_u64_field(j, "samples", est->samples);
 	json_u64_field(j, "sampled_bytes", est->sampled_bytes);
 	json_double_field(j, "age_s", l->age_s, 1);
-	render_stack(j, l->site.frames, l->site.nr_frames);
+	render_stack(j, l->site.caller, l->site.frames, l->site.nr_frames);
 }
 
 static void render_mm_site(struct json *j, const struct mm_site_record *m)
@@ -198,7 +207,7 @@ static void render_mm_site(struct json *j, const struct mm_site_record *m)
 	json_u64_field(j, "cgroup_id", m->cgroup_id);
 	json_u64_field(j, "count", m->count);
 	json_u64_field(j, "bytes", m->bytes);
-	render_stack(j, m->frames, m->nr_frames);
+	render_stack(j, m->caller, m->frames, m->nr_frames);
 }
 
 static void render_leaks_summary(struct json *j, const struct leaks_summary_record *s)
@@ -218,6 +227,17 @@ static void render_leaks_summary(struct json *j, const struct leaks_summary_reco
 	json_u64_field(j, "probes_at_entry", s->probes_at_entry);
 	json_u64_field(j, "symbol_cache_evictions", s->symbol_cache_evictions);
 	json_u64_field(j, "symbol_timeouts", s->symbol_timeouts);
+	json_u64_field(j, "sites_held", s->sites_held);
+	json_u64_field(j, "sites_overflowed", s->sites_overflowed);
+	json_key(j, "unwind");
+	json_obj_begin(j);
+	json_u64_field(j, "stacks", s->unwind.stacks);
+	json_u64_field(j, "truncated", s->unwind.truncated);
+	json_u64_field(j, "cfi_frames", s->unwind.cfi_frames);
+	json_u64_field(j, "fp_frames", s->unwind.fp_frames);
+	json_u64_field(j, "cfi_cache_bytes", s->unwind.cfi_cache_bytes);
+	json_u64_field(j, "cfi_cache_evictions", s->unwind.cfi_cache_evictions);
+	json_obj_end(j);
 	json_key(j, "bpf");
 	json_obj_begin(j);
 	for (i = 0; i < ARRAY_SIZE(attr_stat_names); i++)

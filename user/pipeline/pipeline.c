@@ -138,6 +138,10 @@ static void handle_lifecycle(struct pipeline *p, const struct memobs_event *rec)
 	oom->file_rss_bytes = rec->file_rss_pages * page;
 	oom->shmem_rss_bytes = rec->shmem_rss_pages * page;
 	oom->oom_kills_total = kills + 1;
+	/* what filled the cgroup: a profile of the window before the kill, if any */
+	oom->profile = escalator__oom_profile(
+		p->escalator, cgroup_id, r->has_cgroup ? r->cgroup.path : NULL, r->ts_ms,
+		r->ts_ms - (__u64)(p->opts.window_s * 1e3));
 }
 
 /* Drains the lifecycle ring buffer for up to timeout_ms. Returns records seen or -errno. */
@@ -191,6 +195,10 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 			record__init_gone(r, RECORD_LEAK, snap->ts_ms, alerts[i].cgroup_id,
 					  alerts[i].path);
 		leak_record__from_alert(&r->leak, &alerts[i]);
+		if (p->escalator && alerts[i].state == LEAK_ALERT_SUSPECTED)
+			r->leak.nr_sites = escalator__sites_now(p->escalator, snap,
+								alerts[i].cgroup_id, alerts[i].path,
+								&r->leak.sites, &r->leak.profile);
 		if (p->escalator)
 			escalator__on_alert(p->escalator, snap, &alerts[i]);
 	}
@@ -273,6 +281,10 @@ static int open_attribution(struct pipeline *p)
 		.escalate = o->escalate && o->detect,
 		.escalate_for_s = o->escalate_for_s,
 		.sample_bytes = o->malloc_sample_bytes,
+		.stack_bytes = o->stack_bytes,
+		.callers = o->callers,
+		.profile_dir = o->profile_dir,
+		.profile_keep = o->profile_keep,
 		.mounts = &p->mounts,
 		.features = &p->features,
 		.cgroups = p->cgroups,

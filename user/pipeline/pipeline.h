@@ -15,6 +15,7 @@
 #include "output/records.h"
 
 struct pipeline;
+struct caller_rule;
 
 struct pipeline_opts {
 	double interval_s; /* sampler period */
@@ -29,6 +30,11 @@ struct pipeline_opts {
 	bool escalate;	   /* trace the suspects' allocations for escalate_for_s */
 	double escalate_for_s;
 	__u64 malloc_sample_bytes; /* 0: the default */
+	__u32 stack_bytes;	   /* stack copied per sample (attr.h); 0: the default */
+	const char *profile_dir;   /* --profile-dir; NULL: no profiles */
+	unsigned int profile_keep; /* --profile-keep; 0: the default */
+	/* The caller of each site (model/caller.h, --wrappers); NULL: the defaults; not owned. */
+	const struct caller_rule *callers;
 	/* Set by a signal handler: waits end early when it turns non-zero. */
 	volatile sig_atomic_t *stop;
 };

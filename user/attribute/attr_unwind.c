@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The call sites of sampled calls whose stack was copied (MEMOBS_REC_USTACK,
+ * docs/unwinding.md): the copy is unwound with the modules' CFI (unwind.c,
+ * rules from the symbolizer), the return addresses are symbolized once per
+ * distinct stack, and the allocation record that follows finds its site by
+ * sample id in a small table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "attribute/attr_internal.h"
+#include "attribute/symbolize.h"
+#include "attribute/unwind.h"
+
+/* stack hashes -> sites held before the table is emptied (it refills as stacks recur) */
+#define STACK_SITES_MAX 65536
+
+struct row_ctx {
+	struct attr *a;
+	struct sym_walk walk;
+};
+
+static int row_of(void *ctx, __u64 pc, struct cfi_row *row)
+{
+	struct row_ctx *c = ctx;
+
+	return symbolizer__cfi_row(c->a->sym, &c->walk, pc, row);
+}
+
+static void regs_of(const struct memobs_ustack_rec *rec, struct unwind_regs *regs)
+{
+	static const int reg_of[MEMOBS_UREG_NR] = {
+		[MEMOBS_UREG_IP] = UNWIND_REG_RA, [MEMOBS_UREG_SP] = UNWIND_REG_SP,
+		[MEMOBS_UREG_BP] = UNWIND_REG_BP, [MEMOBS_UREG_BX] = UNWIND_REG_BX,
+		[MEMOBS_UREG_R12] = 12,		  [MEMOBS_UREG_R13] = 13,
+		[MEMOBS_UREG_R14] = 14,		  [MEMOBS_UREG_R15] = 15,
+	};
+	int i;
+
+	memset(regs, 0, sizeof(*regs));
+	for (i = 0; i < MEMOBS_UREG_NR; i++) {
+		regs->r[reg_of[i]] = rec->regs[i];
+		regs->valid |= 1U << reg_of[i];
+	}
+}
+
+static __u64 hash_stack(int pid, const struct unwind_result *u)
+{
+	__u64 h = 0xcbf29ce484222325ULL ^ (__u64)pid;
+	size_t i;
+
+	for (i = 0; i < u->nr; i++)
+		h = (h ^ u->ips[i]) * 0x100000001b3ULL;
+	h = (h ^ (u->end + 1)) * 0x100000001b3ULL;
+	return (h | 1) & ~MEMOBS_USTACK_SAMPLE_BIT;
+}
+
+/* The frame that says why a stack ends early; NULL when it is whole. */
+static char *end_frame(const struct unwind_result *u, __u32 copied)
+{
+	char *s = NULL;
+	int n;
+
+	switch (u->end) {
+	case UNWIND_END_OUTERMOST:
+		return NULL;
+	case UNWIND_END_STACK:
+		n = asprintf(&s, "[truncated: the %u-byte stack copy ends]", copied);
+		break;
+	case UNWIND_END_DEPTH:
+		n = asprintf(&s, "[truncated: %zu frames]", u->nr);
+		break;
+	case UNWIND_END_NO_INFO:
+		n = asprintf(&s, "[truncated: no unwind information at 0x%llx]",
+			     (unsigned long long)u->end_pc);
+		break;
+	default:
+		n = asprintf(&s, "[truncated: %s at 0x%llx]", unwind_end__str(u->end),
+			     (unsigned long long)u->end_pc);
+		break;
+	}
+	return n < 0 ? NULL : s;
+}
+
+static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *u, __u32 copied,
+			   __u64 *index)
+{
+	char **frames = calloc(u->nr + 2, sizeof(*frames));
+	size_t nr = 0, i;
+
+	if (!frames)
+		return -ENOMEM;
+	for (i = 0; i < u->nr; i++) {
+		bool exact = i < 64 && (u->exact & (1ULL << i));
+
+		if (symbolizer__resolve_one(a->sym, pid, u->ips[i], !exact, &frames[nr]))
+			asprintf(&frames[nr], "0x%llx", (unsigned long long)u->ips[i]);
+		nr++;
+	}
+	if ((frames[nr] = end_frame(u, copied)))
+		nr++;
+	if (!nr)
+		frames[nr++] = strdup("[no frame]");
+	for (i = 0; i < nr; i++)
+		if (!frames[i])
+			frames[i] = strdup("?");
+	return attr_site_of_frames(a, frames, nr, index);
+}
+
+static void count_walk(struct attr *a, const struct unwind_result *u)
+{
+	a->unwind.walks++;
+	a->unwind.cfi_frames += u->cfi_frames;
+	a->unwind.fp_frames += u->fp_frames;
+	if (u->end != UNWIND_END_OUTERMOST)
+		a->unwind.truncated++;
+}
+
+static size_t pending_slot(__u64 sample_id)
+{
+	return (size_t)(((sample_id >> 12) ^ (sample_id & 0xfff) * 0x9e3779b9ULL) %
+			ATTR_USTACK_PENDING);
+}
+
+void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, size_t size)
+{
+	struct row_ctx ctx = { .a = a, .walk = { .pid = (int)rec->pid } };
+	struct unwind_regs regs;
+	struct unwind_mem mem;
+	struct unwind_result u;
+	uint64_t found;
+	__u64 h, index;
+	size_t slot;
+
+	if (size < sizeof(*rec) || rec->stack_len > size - sizeof(*rec) ||
+	    rec->stack_len > MEMOBS_USTACK_MAX)
+		return;
+	regs_of(rec, &regs);
+	mem = (struct unwind_mem){ .base = rec->regs[MEMOBS_UREG_SP],
+				   .data = rec->stack,
+				   .len = rec->stack_len };
+	unwind_walk(&regs, &mem, ATTR_UNWIND_DEPTH, row_of, &ctx, &u);
+	count_walk(a, &u);
+	h = hash_stack(ctx.walk.pid, &u);
+	if (u64map_get(&a->stack_site, h, &found)) {
+		index = found;
+	} else {
+		if (symbolize_stack(a, ctx.walk.pid, &u, rec->stack_len, &index))
+			return;
+		if (a->stack_site.len >= STACK_SITES_MAX) {
+			/* sites stay; only the shortcut from a stack to its site is rebuilt */
+			u64map_free(&a->stack_site);
+			u64map_init(&a->stack_site);
+			a->unwind.stack_cache_resets++;
+		}
+		u64map_put(&a->stack_site, h, index);
+	}
+	slot = pending_slot(rec->sample_id);
+	if (a->ustack_pending[slot].sample_id)
+		a->unwind.pending_overwritten++;
+	a->ustack_pending[slot].sample_id = rec->sample_id;
+	a->ustack_pending[slot].site = index;
+}
+
+int attr_site_of_sample(struct attr *a, __u64 sample_id, __u64 *index)
+{
+	struct attr_ustack_pending *p = &a->ustack_pending[pending_slot(sample_id)];
+
+	if (p->sample_id != sample_id)
+		return attr_site_of_stack(a, 0, 0, false, index); /* "[stack not kept]" */
+	*index = p->site;
+	p->sample_id = 0;
+	return 0;
+}
