@@ -11,7 +11,8 @@
 #     512 KiB sampling, with the stack copy (--stack-bytes 16384) and frame
 #     pointers only (--stack-bytes 0), alternating ROUNDS times;
 #  3. the share of sampled stacks that reach the outermost frame (main,
-#     _start, clone3) in the C++ (no frame pointers), python3 and thread cases.
+#     _start, clone3) in the C++ (no frame pointers), python3, thread and
+#     Debian's redis-server cases.
 # The per-pair cost of the copy is in bench/malloc.sh (configs pid, pid-fp,
 # every, every-fp).
 #
@@ -120,6 +121,21 @@ reach() {
 }
 reach cxx "$BUILD/workloads/unwind_cxx" --rate $((8 << 20))
 reach thread "$BUILD/workloads/nofp_thread_leak" --rate $((8 << 20))
+# Debian's redis-server (no frame pointers), filled with 3 KB values by redis-benchmark
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+	port=$((20000 + RANDOM % 20000))
+	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
+		>/dev/null 2>&1 &
+	rpid=$!
+	sleep 1
+	$MEMOBS leaks --pid "$rpid" --duration 8 --json >"$OUT/reach.redis" 2>/dev/null &
+	tracer=$!
+	sleep 1
+	redis-benchmark -p "$port" -t set -n 200000 -d 3000 -r 10000000 -q >/dev/null 2>&1
+	wait $tracer
+	kill $rpid
+	wait $rpid 2>/dev/null
+fi
 reach python3 /usr/bin/python3 -c 'import time
 keep = []
 while True:
@@ -147,7 +163,7 @@ for b, label in (("16384", "stack copy, 16 KiB"), ("0", "frame pointers only")):
                 print(f"    {f}: sampled {bp['sampled']}, stack copies {bp.get('stack_copies', 0)}{per},"
                       f" throttled {bp.get('stack_copies_throttled', 0)}, drops {bp['ringbuf_drops']}, unwind {s[0].get('unwind')}")
 print("\nshare of sampled stacks unwound to the outermost frame:")
-for name in ("cxx", "thread", "python3"):
+for name in ("cxx", "thread", "python3", "redis"):
     try:
         s = [json.loads(l) for l in open(os.path.join(out, f"reach.{name}")) if '"leaks_summary"' in l][0]
         u = s["unwind"]
