@@ -4,6 +4,7 @@
 # need, only those missing; runs apt-get update once, and only if needed.
 # libclang-rt-dev: clang's runtimes (libclang_rt.fuzzer, asan, ubsan) for make fuzz.
 # redis-server: a real program without frame pointers for the unwinding tests (not started as a service).
+# squashfuse, squashfs-tools, fuse3: a FUSE filesystem whose daemon a test stops (observed files on FUSE).
 set -eu
 
 PACKAGES="
@@ -13,6 +14,7 @@ libbpf-dev libelf-dev zlib1g-dev
 libcmocka-dev libcapstone-dev libdw-dev libncurses-dev libmicrohttpd-dev
 python3 python3-pytest
 runc tmux bpftrace yamllint prometheus jq redis-server
+squashfuse squashfs-tools fuse3
 libjemalloc-dev libtcmalloc-minimal4
 libprotobuf-c-dev protobuf-c-compiler golang-go
 libiberty-dev nodejs

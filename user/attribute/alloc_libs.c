@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -405,11 +406,21 @@ static void read_exe(int pid, struct exe_id *exe)
 	char link[64];
 	ssize_t n;
 
+	struct statx stx;
+
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	exe->valid = false;
 	n = readlink(link, exe->path, sizeof(exe->path) - 1);
-	if (n <= 0 || stat(link, &exe->st))
+	/*
+	 * The attributes the kernel has cached, not asked of the filesystem: a
+	 * stat of an executable on FUSE would wait for its daemon, which may never
+	 * answer (AT_STATX_DONT_SYNC: FUSE answers from its cache).
+	 */
+	if (n <= 0 || statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_INO, &stx))
 		return; /* a kernel thread, or gone */
+	memset(&exe->st, 0, sizeof(exe->st));
+	exe->st.st_ino = stx.stx_ino;
+	exe->st.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 	exe->path[n] = '\0';
 	if (n > 10 && !strcmp(exe->path + n - 10, " (deleted)"))
 		exe->path[n - 10] = '\0';
