@@ -759,32 +759,58 @@ static int format_unmapped(struct symbolizer *s, struct sym_proc *p, __u64 addr,
 	return n < 0 ? -ENOMEM : 0;
 }
 
-static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool is_return_addr,
-		      bool *reread, char **out)
+/* How long one address (its symbol, or its unwind rule) may wait for the helper. */
+static __u64 lookup_deadline(const struct symbolizer *s)
 {
-	__u64 deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
-	struct sym_mapping *m;
+	return clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+}
 
-	if (s->worker) {
-		sym_worker__ensure(s->worker, deadline_ns); /* -EAGAIN: no helper for now */
-		sync_worker(s);
-	}
-	m = find_mapping(p, addr);
-	/* dlopen()ed since the maps were read: read them once more per call */
+/* A helper to ask, if one can run now (-EAGAIN: none for now; the callers fall back). */
+static void ensure_worker(struct symbolizer *s, __u64 deadline_ns)
+{
+	if (!s->worker)
+		return;
+	sym_worker__ensure(s->worker, deadline_ns);
+	sync_worker(s);
+}
+
+/*
+ * The mapping of addr with its file looked up (m->file NULL when it cannot
+ * be read), or NULL when addr is in none. An address in no mapping re-reads
+ * the maps once per *reread (dlopen()ed since they were read). A load waits
+ * its own, longer deadline: *deadline_ns then starts again for the lookup.
+ */
+static struct sym_mapping *mapping_loaded(struct symbolizer *s, struct sym_proc *p, __u64 addr,
+					  bool *reread, __u64 *deadline_ns)
+{
+	struct sym_mapping *m = find_mapping(p, addr);
+
 	if (!m && !*reread && proc_pid_start_time(p->pid) == p->start_time) {
 		*reread = true;
 		if (!read_maps(p))
 			m = find_mapping(p, addr);
 	}
 	if (!m)
-		return format_unmapped(s, p, addr, is_return_addr, out);
-	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file)) {
+		return NULL;
+	if (!m->loaded && !load_file(s, p->pid, m, *deadline_ns, &m->file)) {
 		m->loaded = true;
-		/* the load waited its own, longer deadline: the lookup still gets its own */
-		deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+		*deadline_ns = lookup_deadline(s);
 	}
 	if (m->file)
 		m->file->last_use = ++s->tick;
+	return m;
+}
+
+static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool is_return_addr,
+		      bool *reread, char **out)
+{
+	__u64 deadline_ns = lookup_deadline(s);
+	struct sym_mapping *m;
+
+	ensure_worker(s, deadline_ns);
+	m = mapping_loaded(s, p, addr, reread, &deadline_ns);
+	if (!m)
+		return format_unmapped(s, p, addr, is_return_addr, out);
 	return format_frame(s, m, addr, is_return_addr, deadline_ns, out);
 }
 
@@ -881,7 +907,7 @@ static int fetch_cfi_row(struct symbolizer *s, struct sym_mapping *m, __u64 offs
 
 int symbolizer__cfi_row(struct symbolizer *s, struct sym_walk *w, __u64 pc, struct cfi_row *row)
 {
-	__u64 deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
+	__u64 deadline_ns = lookup_deadline(s);
 	struct sym_mapping *m;
 	struct sym_proc *p;
 	__u64 offset;
@@ -895,29 +921,13 @@ int symbolizer__cfi_row(struct symbolizer *s, struct sym_walk *w, __u64 pc, stru
 		p = get_proc(s, w->pid, &err);
 		if (!p)
 			return w->failed = err ? err : -ESRCH;
-		if (s->worker) {
-			sym_worker__ensure(s->worker, deadline_ns);
-			sync_worker(s);
-		}
+		ensure_worker(s, deadline_ns);
 		w->proc = p;
 	}
-	p = w->proc;
-	m = find_mapping(p, pc);
-	if (!m && !w->reread && proc_pid_start_time(p->pid) == p->start_time) {
-		w->reread = true;
-		if (!read_maps(p))
-			m = find_mapping(p, pc);
-	}
-	if (!m)
-		return -ENOENT; /* JIT code, or gone: the caller follows frame pointers */
-	if (!m->loaded && !load_file(s, p->pid, m, deadline_ns, &m->file)) {
-		m->loaded = true;
-		/* the load waited its own, longer deadline: the rule still gets its own */
-		deadline_ns = clock_mono_ns() + (__u64)s->opts.deadline_ms * 1000000ULL;
-	}
-	if (!m->file)
+	m = mapping_loaded(s, w->proc, pc, &w->reread, &deadline_ns);
+	/* JIT code, gone, or a file that cannot be read: the caller follows frame pointers */
+	if (!m || !m->file)
 		return -ENOENT;
-	m->file->last_use = ++s->tick;
 	offset = pc - m->start + m->offset;
 	if (cfi_cache__get(&s->cfi, s->worker_gen, m->file->id, offset, row, &none))
 		return none ? -ENOENT : 0;
