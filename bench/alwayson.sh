@@ -10,20 +10,31 @@
 #     processes alive;
 #  3. the cost of one sampler pass with 100, 1,000 and 10,000 processes alive:
 #     memobs's CPU per interval and the iterator program's own run time
-#     (kernel.bpf_stats_enabled, restored afterwards).
+#     (kernel.bpf_stats_enabled, restored afterwards);
+#  4. the samplers side by side (issue 15): for each PROCESSESxTHREADS shape
+#     in SHAPES, one `memobs run` with the process walk, one with the walk
+#     re-reading everything every pass (MEMOBS_RESCAN_PASSES=1) and one with
+#     iter/task (MEMOBS_SAMPLER=iter/task) run at the same time over the same
+#     processes, SHAPE_REPEATS times; CPU per pass and % of a core of each;
+#  5. for comparison, the CPU time of reading memory.stat of CGROUPFS_NR
+#     cgroups per pass, as cgroupfs readers (cAdvisor) do.
 # Not a test: it prints figures and verdicts against the issue's targets.
 #
 #   bench/alwayson.sh [BUILD]        (root; ~8 minutes with the defaults)
 #
 # Knobs (environment): PAIRS, RUN_MS, SETTLE_SECONDS, MICRO_MODES, IDLE_SECONDS,
 # IDLE_PROCS, ITER_SECONDS, ITER_PROCS, MEMOBS_ARGS (extra arguments to
-# `memobs run`), MEMOBS; SECTIONS="micro idle iter" picks the parts to run.
+# `memobs run`), MEMOBS, SHAPES, SHAPE_SECONDS, SHAPE_REPEATS, SHAPE_RESCAN, CGROUPFS_NR,
+# CGROUPFS_PASSES; SECTIONS="micro idle iter threads cgroupfs" picks the parts
+# to run (threads and cgroupfs are not in the default).
 set -u -o pipefail
 
 BUILD=${1:-build}
 MEMOBS=${MEMOBS:-$BUILD/memobs}
 MICRO=$BUILD/bench/alwayson_micro
 SPAWN=$BUILD/bench/spawn_sleepers
+THREADED=$BUILD/bench/alwayson_threads
+CGROUPFS=$BUILD/bench/alwayson_cgroupfs
 PYTHON=${PYTHON:-/usr/bin/python3}
 INTERVAL=1
 # Other load on a small VM makes single runs vary by ~10%: many short pairs
@@ -38,6 +49,14 @@ ITER_SECONDS=${ITER_SECONDS:-20}
 ITER_PROCS=${ITER_PROCS:-100 1000 10000}
 MEMOBS_ARGS=${MEMOBS_ARGS:-}
 SECTIONS=${SECTIONS:-micro idle iter}
+SHAPES=${SHAPES:-10000x1 200x100 2000x10}
+SHAPE_SECONDS=${SHAPE_SECONDS:-20}
+SHAPE_REPEATS=${SHAPE_REPEATS:-3}
+# MEMOBS_RESCAN_PASSES of the second walk (1: everything every pass)
+SHAPE_RESCAN=${SHAPE_RESCAN:-1}
+TARGET_SHAPE_CPU_PCT=0.2
+CGROUPFS_NR=${CGROUPFS_NR:-500}
+CGROUPFS_PASSES=${CGROUPFS_PASSES:-20}
 # Targets from the issue.
 TARGET_SLOWDOWN_PCT=1
 TARGET_IDLE_CPU_PCT=0.5
@@ -165,8 +184,8 @@ hwm_kib() {
 }
 
 # Run counters of the BPF programs process $1 holds open (kernel.bpf_stats_enabled):
-# "ITER_RUN_TIME_NS ITER_RUN_CNT OTHERS_RUN_CNT", the iterator memobs_iter_task
-# apart from the rest (the lifecycle tracepoints).
+# "ITER_RUN_TIME_NS ITER_RUN_CNT OTHERS_RUN_CNT", the sampler (memobs_iter_task
+# or memobs_walk_procs) apart from the rest (the lifecycle tracepoints).
 prog_stats() {
 	local f key value ids=()
 	for f in /proc/"$1"/fdinfo/*; do
@@ -185,9 +204,12 @@ found = False
 for p in json.load(sys.stdin):
     if p["id"] not in ids:
         continue
-    if p.get("name") == "memobs_iter_task":
+    # the sampler: iter/task, or the process walk (memobs_walk_procs, whose name
+    # the kernel truncates to 15 characters)
+    if p.get("name") == "memobs_iter_task" or p.get("name", "").startswith("memobs_walk_pro"):
         found = True
-        iter_ns, iter_cnt = p.get("run_time_ns", 0), p.get("run_cnt", 0)
+        iter_ns += p.get("run_time_ns", 0)
+        iter_cnt += p.get("run_cnt", 0)
     else:
         others_cnt += p.get("run_cnt", 0)
 print(iter_ns, iter_cnt, others_cnt)
@@ -197,9 +219,11 @@ sys.exit(0 if found else 1)' "${ids[@]}"
 # Starts `memobs run` for $1 seconds with output under $2.*, waits until it
 # says it started; sets MEMOBS_PID.
 start_memobs() {
-	local duration=$1 out=$2 i
+	local duration=$1 out=$2 sampler=${3:-} rescan=${4:-} i
+	# empty before the start: the wait below must not read the last run's line
+	: >"$out.err"
 	# shellcheck disable=SC2086 # MEMOBS_ARGS is a word list
-	"$MEMOBS" run --interval "$INTERVAL" --duration "$duration" $MEMOBS_ARGS \
+	MEMOBS_SAMPLER=$sampler MEMOBS_RESCAN_PASSES=$rescan "$MEMOBS" run --interval "$INTERVAL" --duration "$duration" $MEMOBS_ARGS \
 		>"$out.json" 2>"$out.err" &
 	MEMOBS_PID=$!
 	STARTED_PIDS+=("$MEMOBS_PID")
@@ -469,6 +493,139 @@ print("(BPF: the iterator program's own run time, kernel.bpf_stats_enabled; kern
 PY
 }
 
+# --- 4. the two samplers, side by side, by processes x threads -------------------
+
+# Starts $1 processes of $2 threads each; sets SLEEPERS_PID.
+start_threaded() {
+	local nr=$1 threads=$2 out=$TMP/threaded.out i
+	: >"$out"
+	"$THREADED" "$nr" "$threads" >"$out" &
+	SLEEPERS_PID=$!
+	STARTED_PIDS+=("$SLEEPERS_PID")
+	for ((i = 0; i < 1800; i++)); do
+		grep -q '^ready' "$out" && return 0
+		kill -0 "$SLEEPERS_PID" 2>/dev/null || die "failed to start $nr processes of $threads threads"
+		sleep 0.1
+	done
+	die "starting $nr processes of $threads threads took over 180 s"
+}
+
+# One shape, one repeat: three samplers at once over the same processes: the
+# process walk as built (re-reading a process's costly parts when it changed,
+# and every few passes), the walk re-reading everything every pass
+# (MEMOBS_RESCAN_PASSES=1, the walk before re-reading by change) and iter/task.
+shape_one() {
+	local nr=$1 threads=$2 rep=$3 walk_pid full_pid old_pid w0 w1 f0 f1 o0 o1
+	local rw0 rw1 rf0 rf1 ro0 ro1 t0 t1 alive
+	local MEMOBS_ARGS="$MEMOBS_ARGS --no-socket" # three at once: one socket path
+	start_memobs $((SHAPE_SECONDS + 5)) "$TMP/walk"
+	walk_pid=$MEMOBS_PID
+	grep -q 'sampler process walk' "$TMP/walk.err" ||
+		die "the process walk is not in use here: $(grep ' started: ' "$TMP/walk.err")"
+	start_memobs $((SHAPE_SECONDS + 5)) "$TMP/full" "" "$SHAPE_RESCAN"
+	full_pid=$MEMOBS_PID
+	start_memobs $((SHAPE_SECONDS + 5)) "$TMP/old" iter/task
+	old_pid=$MEMOBS_PID
+	# all past their first pass (the one that meets every process)
+	sleep $((INTERVAL * 2))
+	rw0=$(prog_stats "$walk_pid") || rw0="0 0 0"
+	rf0=$(prog_stats "$full_pid") || rf0="0 0 0"
+	ro0=$(prog_stats "$old_pid") || ro0="0 0 0"
+	w0=$(cpu_ns "$walk_pid")
+	f0=$(cpu_ns "$full_pid")
+	o0=$(cpu_ns "$old_pid")
+	t0=$(now_ns)
+	pause "$SHAPE_SECONDS"
+	rw1=$(prog_stats "$walk_pid") || rw1="0 0 0"
+	rf1=$(prog_stats "$full_pid") || rf1="0 0 0"
+	ro1=$(prog_stats "$old_pid") || ro1="0 0 0"
+	w1=$(cpu_ns "$walk_pid")
+	f1=$(cpu_ns "$full_pid")
+	o1=$(cpu_ns "$old_pid")
+	t1=$(now_ns)
+	alive=$(threads_alive)
+	stop_pid "$walk_pid"
+	stop_pid "$full_pid"
+	stop_pid "$old_pid"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$nr" "$threads" "$rep" "$alive" "$((t1 - t0))" \
+		"$((w1 - w0))" "$(($(field 1 "$rw1") - $(field 1 "$rw0")))" \
+		"$((o1 - o0))" "$(($(field 1 "$ro1") - $(field 1 "$ro0")))" \
+		"$(($(field 2 "$rw1") - $(field 2 "$rw0")))" "$(($(field 2 "$ro1") - $(field 2 "$ro0")))" \
+		"$((f1 - f0))" "$(($(field 1 "$rf1") - $(field 1 "$rf0")))" \
+		"$(($(field 2 "$rf1") - $(field 2 "$rf0")))" \
+		>>"$TMP/shapes.tsv"
+}
+
+bench_threads() {
+	local shape nr threads rep
+	say "== samplers side by side: the process walk (by change, every pass) and iter/task at once, $SHAPE_SECONDS s, $SHAPE_REPEATS repeats"
+	[ -x "$THREADED" ] || die "'$THREADED' not built (make $THREADED)"
+	: >"$TMP/shapes.tsv"
+	set_sysctl kernel/bpf_stats_enabled 1
+	for shape in $SHAPES; do
+		nr=${shape%x*}
+		threads=${shape#*x}
+		say "   $nr processes x $threads threads"
+		make_room_for $((nr * threads))
+		start_threaded "$nr" "$threads"
+		for ((rep = 1; rep <= SHAPE_REPEATS; rep++)); do
+			shape_one "$nr" "$threads" "$rep"
+		done
+		stop_pid "$SLEEPERS_PID"
+	done
+	restore_sysctl kernel/bpf_stats_enabled
+	"$PYTHON" - "$TMP/shapes.tsv" "$INTERVAL" "$TARGET_SHAPE_CPU_PCT" "$SHAPE_RESCAN" <<'PY'
+import statistics as st, sys
+from collections import defaultdict
+interval, target = float(sys.argv[2]), float(sys.argv[3])
+second = "walk every pass" if sys.argv[4] == "1" else f"walk, rescan {sys.argv[4]}"
+runs = defaultdict(list)
+for line in open(sys.argv[1]):
+    (nr, thr, rep, alive, wall, w_cpu, w_bpf, o_cpu, o_bpf, w_cnt, o_cnt,
+     f_cpu, f_bpf, f_cnt) = map(int, line.split("\t"))
+    runs[(nr, thr)].append((alive, wall, w_cpu, w_bpf, o_cpu, o_bpf, w_cnt, o_cnt,
+                            f_cpu, f_bpf, f_cnt))
+print(f"{'shape':>11} {'threads':>7} {'sampler':>16} {'CPU/pass':>10} {'% core':>7} "
+      f"{'BPF/pass':>9} {'runs':>4} {'min..max % core':>16}  verdict")
+for (nr, thr), rs in runs.items():
+    for name, cpu_i, bpf_i, cnt_i in (("process walk", 2, 3, 6), (second, 8, 9, 10),
+                                      ("iter/task", 4, 5, 7)):
+        pct = [r[cpu_i] / r[1] * 100 for r in rs]
+        passes = [r[1] / 1e9 / interval for r in rs]
+        cpu_pass = st.median(r[cpu_i] / p for r, p in zip(rs, passes))
+        bpf_pass = st.median(r[bpf_i] / p for r, p in zip(rs, passes))
+        verdict = ""
+        if name == "process walk" and thr > 1:
+            verdict = ("PASS" if st.median(pct) <= target else "FAIL") + f" (<= {target:g}%)"
+        print(f"{nr:>6}x{thr:<4} {rs[0][0]:>7} {name:>16} {cpu_pass / 1e6:7.3f} ms "
+              f"{st.median(pct):6.3f}% {bpf_pass / 1e6:6.3f} ms {len(rs):>4} "
+              f"{min(pct):6.3f}..{max(pct):6.3f}%  {verdict}")
+print("(medians over the repeats; the three ran at the same time over the same processes; "
+      f"second walk: MEMOBS_RESCAN_PASSES={sys.argv[4]}; "
+      "CPU: memobs's schedstat run time; BPF: the sampler program's own run time, "
+      "kernel.bpf_stats_enabled; threads: alive on the host during the run)")
+PY
+}
+
+# --- 5. for comparison: reading memory.stat per cgroup (cAdvisor's way) ---------
+
+bench_cgroupfs() {
+	local root dir
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	# the memory controller's hierarchy: cgroup2 when it holds memory, else v1's
+	if ! grep -qw memory "$root/cgroup.controllers" 2>/dev/null; then
+		root=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { print $2; exit }' /proc/mounts)
+	fi
+	[ -n "$root" ] || die "no memory cgroup hierarchy"
+	[ -x "$CGROUPFS" ] || die "'$CGROUPFS' not built (make $CGROUPFS)"
+	dir=$root/memobs-bench-cgroupfs.$$
+	mkdir "$dir" || die "failed to create '$dir'"
+	say "== cgroupfs: memory.stat of $CGROUPFS_NR cgroups per pass, $CGROUPFS_PASSES passes ($root)"
+	"$CGROUPFS" "$dir" "$CGROUPFS_NR" "$CGROUPFS_PASSES"
+	rmdir "$dir"
+}
+
 main() {
 	[ "$(id -u)" -eq 0 ] || die "needs root (BPF, pid_max, bpf_stats_enabled)"
 	for f in "$MEMOBS" "$MICRO" "$SPAWN"; do
@@ -494,7 +651,9 @@ main() {
 		micro) bench_micro ;;
 		idle) bench_idle ;;
 		iter) bench_iter ;;
-		*) die "unknown section '$section' in SECTIONS (micro, idle, iter)" ;;
+		threads) bench_threads ;;
+		cgroupfs) bench_cgroupfs ;;
+		*) die "unknown section '$section' in SECTIONS (micro, idle, iter, threads, cgroupfs)" ;;
 		esac
 	done
 }

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The always-on sampler: a task iterator that userspace runs once per
- * interval. Its cost grows with the number of threads alive, not with what
- * they do, so nothing is added to page faults, syscalls or allocations.
+ * The always-on sampler, run by userspace once per interval, in one of two
+ * forms:
+ *  - memobs_walk_procs (Linux 6.7+): a syscall program that walks the
+ *    processes with the open-coded task iterator (BPF_TASK_ITER_ALL_PROCS)
+ *    and writes one record per process into memobs_procs; the other live
+ *    threads of a process are visited, to sum their fault counts, only when
+ *    a cheap figure of the process changed and every few passes (re-reading
+ *    by change, docs/output.md);
+ *  - memobs_iter_task: an iter/task program, one seq_file record per thread
+ *    (the kernel calls the program once per thread), for older kernels.
+ * Their cost grows with the number of processes (threads) alive, not with
+ * what they do, so nothing is added to page faults, syscalls or allocations.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -111,4 +120,318 @@ int memobs_iter_task(struct bpf_iter__task *ctx)
 
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
+}
+
+/* ---- the process walk (open-coded task iterator) ---- */
+
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+extern struct task_struct *bpf_task_acquire(struct task_struct *p) __weak __ksym;
+extern void bpf_task_release(struct task_struct *p) __weak __ksym;
+extern void bpf_rcu_read_lock(void) __weak __ksym;
+extern void bpf_rcu_read_unlock(void) __weak __ksym;
+
+/*
+ * One record per process, written by memobs_walk_procs and read by userspace
+ * through mmap(); max_entries is set before load from the processes alive.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct memobs_task_rec);
+} memobs_procs SEC(".maps");
+
+/*
+ * The last walk: records written, processes that did not fit in memobs_procs
+ * (userspace falls back then). Counted in memory rather than in registers so
+ * that the verifier sees an unknown index, not one state per value, and the
+ * iterator loop converges.
+ */
+__u32 memobs_walk_nr;
+__u64 memobs_walk_missed;
+
+/*
+ * RSS exactness (docs/output.md): a counter's per-CPU parts are summed only
+ * while its global count is below this many pages, set by userspace to
+ * 100 x the count's worst-case error (batch x CPUs), so that above it the
+ * cheaper global count is within 1%. ~0: below any value.
+ */
+const volatile __u64 memobs_exact_below_pages = ~0ULL;
+/*
+ * Re-reading by change (docs/output.md): a process's live threads' faults
+ * and its counters' per-CPU parts are re-read when a cheap figure of it
+ * changed since the last pass, and at least every memobs_rescan_passes
+ * passes (staggered by pid: (pass + pid) % N == 0); 1: every pass.
+ */
+const volatile __u32 memobs_rescan_passes = 1;
+/*
+ * Per-CPU loads a pass may spend on the per-CPU parts of processes that
+ * changed (due and new processes are not counted against it): a process
+ * beyond it keeps its last per-CPU parts and is re-read by the next pass
+ * with room, or when due. ~0: no limit.
+ */
+const volatile __u64 memobs_exact_budget_loads = ~0ULL;
+
+/*
+ * What the walk saw of a process at its last pass, kept on its leader (task
+ * local storage: freed with the task, so a reused pid starts afresh). The
+ * cheap figures tell whether anything changed; the costly ones are reused
+ * while nothing did.
+ */
+struct memobs_proc_state {
+	__s64 rss_count[4];  /* the counters' global counts (cheap) */
+	__s64 rss_deltas[4]; /* their per-CPU parts, as last summed (costly) */
+	__u64 total_vm;
+	__u64 signal_flt;		/* faults of threads that exited (cheap) */
+	__u64 leader_flt;		/* the leader thread's own (cheap) */
+	__u64 others_min_flt;		/* the other live threads', as last walked (costly) */
+	__u64 others_maj_flt;
+	__u32 nr_threads;
+	__u32 seen; /* 0: just created */
+	__u32 rss_owed; /* changed while the budget was spent: re-read at the next chance */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct memobs_proc_state);
+} memobs_proc_states SEC(".maps");
+
+/* Passes run (the stagger of the rescans), and what the last one did. */
+__u32 memobs_walk_pass;
+__u64 memobs_walk_threads_walked; /* processes whose live threads were walked */
+__u64 memobs_walk_rss_summed;	  /* processes whose per-CPU parts were summed */
+__u64 memobs_walk_budget_left;
+
+/*
+ * One counter's per-CPU deltas: a global function, verified once by itself
+ * rather than for every path through the iterator loop that calls it.
+ */
+__noinline __s64 memobs_walk_deltas(__u64 counters, __u32 nr_cpus)
+{
+	return memobs_percpu_deltas((const __s32 *)counters, memobs_cpu_offsets, nr_cpus);
+}
+
+__u64 memobs_walk_counters_addr;
+
+/* A counter's global count (before 6.2: the exact atomic; the walk needs 6.7 anyway). */
+static __always_inline __s64 walk_count(struct mm_struct *mm, int member)
+{
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		return memobs_mm_counter(mm, member, NULL, 0);
+	return mm->rss_stat[member].count;
+}
+
+/*
+ * The current process's decisions, in memory rather than in registers: the
+ * verifier then sees unknown values, not one state per combination, and the
+ * iterator loop converges.
+ */
+struct memobs_walk_decision {
+	__u32 changed; /* a cheap figure changed (or the process is due, or new) */
+	__u32 sum_rss; /* sum the per-CPU parts now */
+};
+static struct memobs_walk_decision memobs_walk_cur;
+
+/*
+ * A counter in pages: its global count plus its per-CPU parts, summed now
+ * (memobs_walk_cur.sum_rss) or as last summed (st), for a count below the
+ * exactness bound.
+ */
+static __always_inline __u64 walk_mm_counter(struct mm_struct *mm, int member, __s64 count,
+					     struct memobs_proc_state *st, __u32 nr_cpus)
+{
+	__s64 deltas = 0;
+
+	if (!bpf_core_type_exists(struct mm_rss_stat___pre62) && nr_cpus &&
+	    (count < 0 || (__u64)count < memobs_exact_below_pages)) {
+		if (*(volatile __u32 *)&memobs_walk_cur.sum_rss) {
+			/*
+			 * A global function takes scalars, not a BTF pointer: the
+			 * pointer goes through memory (a volatile store and load, so
+			 * that the compiler keeps them) and comes back as a number.
+			 */
+			*(volatile __u64 *)&memobs_walk_counters_addr =
+				(__u64)mm->rss_stat[member].counters;
+			deltas = memobs_walk_deltas(*(volatile __u64 *)&memobs_walk_counters_addr,
+						    nr_cpus);
+		} else {
+			deltas = st->rss_deltas[member];
+		}
+	}
+	st->rss_count[member] = count;
+	st->rss_deltas[member] = deltas;
+	count += deltas;
+	return count < 0 ? 0 : count;
+}
+
+/*
+ * The faults of a process's live threads, summed over them; the walk runs
+ * under RCU: a thread exiting meanwhile may be counted in both
+ * signal_struct's sum and here, or in neither, as with iter/task.
+ */
+static __always_inline void sum_live_faults(struct task_struct *leader,
+					    struct memobs_proc_state *sums)
+{
+	struct task_struct *ref, *t;
+	struct bpf_iter_task it;
+
+	/* the thread iterator takes a trusted task: a reference, not an RCU pointer */
+	ref = bpf_task_acquire(leader);
+	if (!ref)
+		return;
+	/* sums in memory, not in registers: the loop then converges in the verifier */
+	if (!bpf_iter_task_new(&it, ref, BPF_TASK_ITER_PROC_THREADS))
+		while ((t = bpf_iter_task_next(&it))) {
+			sums->others_min_flt += t->min_flt;
+			sums->others_maj_flt += t->maj_flt;
+		}
+	bpf_iter_task_destroy(&it);
+	bpf_task_release(ref);
+}
+
+/* Scratch for a process whose state could not be kept (no memory): read in full. */
+static struct memobs_proc_state memobs_walk_scratch;
+
+/*
+ * Run with BPF_PROG_TEST_RUN. Returns 0 and the count in memobs_walk_nr, or
+ * -1 when the iterator could not start (userspace then runs iter/task).
+ */
+SEC("syscall")
+int memobs_walk_procs(void *ctx)
+{
+	struct task_struct *task;
+	struct bpf_iter_task it;
+	__u32 nr_cpus, pass;
+	int err;
+
+	memobs_walk_nr = 0;
+	memobs_walk_missed = 0;
+	memobs_walk_threads_walked = 0;
+	memobs_walk_rss_summed = 0;
+	memobs_walk_budget_left = memobs_exact_budget_loads;
+	pass = memobs_walk_pass++;
+	nr_cpus = learn_cpu_offsets();
+	/* a syscall program is sleepable: the iterator wants an RCU read-side section */
+	bpf_rcu_read_lock();
+	err = bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_PROCS);
+	while (!err && (task = bpf_iter_task_next(&it))) {
+		struct memobs_proc_state *st;
+		struct memobs_task_rec *rec;
+		struct signal_struct *sig;
+		struct mm_struct *mm;
+		__u32 idx = memobs_walk_nr, nr_threads, rescan = memobs_rescan_passes;
+		__u64 signal_flt, leader_flt, cost;
+		__s64 anon, file, shmem, swap;
+		bool due;
+		long others;
+
+		/* kernel threads, init_task, and a leader past exit_mm() (as iter/task) */
+		mm = task->mm;
+		if (!mm)
+			continue;
+		rec = bpf_map_lookup_elem(&memobs_procs, &idx);
+		if (!rec) {
+			memobs_walk_missed++;
+			continue;
+		}
+		sig = task->signal;
+		rec->type = MEMOBS_REC_TASK;
+		rec->flags = MEMOBS_TASK_LEADER | MEMOBS_TASK_PROCESS;
+		rec->pid = task->tgid;
+		rec->tid = task->pid;
+		rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+		rec->start_time_ns = task->start_time;
+		nr_threads = sig->nr_threads;
+		rec->nr_threads = nr_threads;
+		/* the cheap figures: this task_struct, its signal_struct and mm */
+		rec->min_flt = sig->min_flt + task->min_flt;
+		rec->maj_flt = sig->maj_flt + task->maj_flt;
+		signal_flt = sig->min_flt + sig->maj_flt;
+		leader_flt = task->min_flt + task->maj_flt;
+		anon = walk_count(mm, MM_ANONPAGES);
+		file = walk_count(mm, MM_FILEPAGES);
+		shmem = walk_count(mm, MM_SHMEMPAGES);
+		swap = walk_count(mm, MM_SWAPENTS);
+
+		st = bpf_task_storage_get(&memobs_proc_states, task, 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st) {
+			/* no memory for the state: read everything, keep nothing */
+			st = &memobs_walk_scratch;
+			st->seen = 0;
+		}
+		due = rescan <= 1 || (pass + rec->pid) % rescan == 0 || !st->seen;
+		memobs_walk_cur.changed =
+			due || st->total_vm != mm->total_vm || st->signal_flt != signal_flt ||
+			st->leader_flt != leader_flt || st->nr_threads != nr_threads ||
+			st->rss_count[0] != file || st->rss_count[1] != anon ||
+			st->rss_count[2] != swap || st->rss_count[3] != shmem;
+		if (!*(volatile __u32 *)&memobs_walk_cur.changed)
+			rec->flags |= MEMOBS_TASK_UNCHANGED;
+
+		/* signal->nr_threads counts the live threads; one needs no walk */
+		if (nr_threads <= 1) {
+			st->others_min_flt = 0;
+			st->others_maj_flt = 0;
+		} else if (*(volatile __u32 *)&memobs_walk_cur.changed) {
+			st->others_min_flt = 0;
+			st->others_maj_flt = 0;
+			sum_live_faults(task, st);
+			/*
+			 * The walk counted the leader too: take off what it shows now.
+			 * Faults it took during the walk are then left out until the
+			 * next walk (never counted twice).
+			 */
+			others = st->others_min_flt - task->min_flt;
+			st->others_min_flt = others < 0 ? 0 : others;
+			others = st->others_maj_flt - task->maj_flt;
+			st->others_maj_flt = others < 0 ? 0 : others;
+			memobs_walk_threads_walked++;
+		} else {
+			rec->flags |= MEMOBS_TASK_FAULTS_CACHED;
+		}
+		rec->min_flt += st->others_min_flt;
+		rec->maj_flt += st->others_maj_flt;
+
+		/* the per-CPU parts: when due, else when changed and the budget allows */
+		cost = 4 * nr_cpus;
+		memobs_walk_cur.sum_rss = due;
+		if (!due && (*(volatile __u32 *)&memobs_walk_cur.changed || st->rss_owed)) {
+			if (memobs_walk_budget_left >= cost) {
+				memobs_walk_budget_left -= cost;
+				memobs_walk_cur.sum_rss = 1;
+			}
+			st->rss_owed = !memobs_walk_cur.sum_rss;
+		}
+		if (*(volatile __u32 *)&memobs_walk_cur.sum_rss) {
+			st->rss_owed = 0;
+			memobs_walk_rss_summed++;
+		} else {
+			rec->flags |= MEMOBS_TASK_RSS_CACHED;
+		}
+		rec->anon_rss_pages = walk_mm_counter(mm, MM_ANONPAGES, anon, st, nr_cpus);
+		rec->file_rss_pages = walk_mm_counter(mm, MM_FILEPAGES, file, st, nr_cpus);
+		rec->shmem_rss_pages = walk_mm_counter(mm, MM_SHMEMPAGES, shmem, st, nr_cpus);
+		rec->swap_pages = walk_mm_counter(mm, MM_SWAPENTS, swap, st, nr_cpus);
+		rec->data_vm_pages = mm->data_vm;
+		rec->total_vm_pages = mm->total_vm;
+		rec->heap_bytes = mm->brk - mm->start_brk;
+		__builtin_memcpy(rec->comm, task->comm, sizeof(rec->comm));
+		st->total_vm = mm->total_vm;
+		st->signal_flt = signal_flt;
+		st->leader_flt = leader_flt;
+		st->nr_threads = nr_threads;
+		st->seen = 1;
+		memobs_walk_nr = idx + 1;
+	}
+	bpf_iter_task_destroy(&it);
+	bpf_rcu_read_unlock();
+	return err ? -1 : 0;
 }

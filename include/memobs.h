@@ -29,13 +29,26 @@ enum memobs_stat {
 
 /* memobs_task_rec.flags */
 #define MEMOBS_TASK_LEADER 0x1 /* thread-group leader: the mm figures are valid */
+/* the whole process (the process walk): faults summed over its threads, nr_threads set */
+#define MEMOBS_TASK_PROCESS 0x2
+/*
+ * The process walk re-reads a process's costly parts only when a cheap figure
+ * of it changed, and at least every few passes (docs/output.md): the live
+ * threads' faults (but the leader's) are as of an earlier pass ...
+ */
+#define MEMOBS_TASK_FAULTS_CACHED 0x4
+/* ... the per-CPU parts of the RSS counters are as last summed ... */
+#define MEMOBS_TASK_RSS_CACHED 0x8
+/* ... nothing the walk reads of the process changed since the last pass */
+#define MEMOBS_TASK_UNCHANGED 0x10
 
 /*
- * One user thread as seen by the task iterator. Only the leader carries the
- * process-wide mm figures (they are shared by all threads); every thread
- * carries its own fault counts, and the leader's also include those of threads
- * that already exited (signal->{min,maj}_flt), so the sum over a process's
- * records is its fault total.
+ * One user thread as seen by the task iterator (iter/task). Only the leader
+ * carries the process-wide mm figures (they are shared by all threads); every
+ * thread carries its own fault counts, and the leader's also include those of
+ * threads that already exited (signal->{min,maj}_flt), so the sum over a
+ * process's records is its fault total. The process walk writes one record
+ * per process instead (MEMOBS_TASK_PROCESS), its faults already summed.
  */
 struct memobs_task_rec {
 	__u32 type; /* MEMOBS_REC_TASK */
@@ -58,6 +71,8 @@ struct memobs_task_rec {
 	__u64 total_vm_pages;
 	__u64 heap_bytes; /* brk - start_brk */
 	char comm[MEMOBS_COMM_LEN];
+	__u32 nr_threads; /* MEMOBS_TASK_PROCESS: live threads (signal->nr_threads); else 0 */
+	__u32 pad;
 };
 
 /*

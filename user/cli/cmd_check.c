@@ -13,6 +13,7 @@
 #include "cli/opts.h"
 #include "util/log.h"
 #include "util/mountinfo.h"
+#include "model/agg.h"
 #include "pipeline/pipeline.h"
 #include "util/array.h"
 
@@ -55,8 +56,10 @@ void log_startup_line(const struct pipeline *p)
 	char release[128];
 
 	kernel_release(release, sizeof(release));
-	p_info("version %s started: kernel %s; sampler iter/task; oom %s; uprobe sessions %s",
+	p_info("version %s started: kernel %s; sampler %s; oom %s; uprobe sessions %s",
 	       MEMOBS_VERSION, release,
+	       features__use_proc_walk(f) ? "process walk (bpf_iter_task, all processes)"
+					  : "iter/task (one record per thread)",
 	       f->oom_tp_task	  ? "tp_btf/mark_victim"
 	       : f->oom_tp_exists ? "tracepoint/oom/mark_victim"
 				  : "none",
@@ -87,15 +90,28 @@ static bool print_rows(const struct check_row *rows, size_t n)
 	return core_ok;
 }
 
-/* The real test: load and attach the always-on tier, then detach it. */
-static bool try_load(const struct features *f)
+/*
+ * The real test: load and attach the always-on tier, run one pass of its
+ * sampler, then detach it. *sampler: the sampler that loaded.
+ */
+static bool try_load(const struct features *f, const char **sampler)
 {
 	struct loader_opts opts = { .features = f, .ringbuf_bytes = 4096 * 64 };
 	struct loader *l = NULL;
-	int err;
+	struct agg *agg = agg__new(sysconf(_SC_PAGESIZE));
+	int err = agg ? 0 : -ENOMEM;
 
-	err = loader__open(&l, &opts);
+	if (!err)
+		err = loader__open(&l, &opts);
+	if (!err) {
+		*sampler = loader__sampler(l);
+		agg__begin(agg, 0, 0);
+		err = loader__run_iter(l, agg);
+		if (err)
+			p_err("failed to run the sampler '%s': %s", *sampler, strerror(-err));
+	}
 	loader__close(l);
+	agg__free(agg);
 	return err == 0;
 }
 
@@ -138,6 +154,7 @@ int cmd_check(int argc, char **argv)
 	char tracefs_detail[PATH_MAX + 64], cgroup_detail[PATH_MAX + 64];
 	char caps_detail[128], ptrace_detail[128];
 	const char *missing_cap = NULL, *optional_cap;
+	const char *sampler = NULL;
 	bool core_ok, loaded;
 	int err, caps_err, verbosity;
 	char msg[256];
@@ -181,7 +198,14 @@ int cmd_check(int argc, char **argv)
 			{ "btf", f.btf, true, "/sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" },
 			{ "ringbuf", f.ringbuf, true, "BPF_MAP_TYPE_RINGBUF (Linux 5.8+)" },
 			{ "iter/task", f.task_iter, true,
-			  "BPF task iterator: the always-on sampler" },
+			  "BPF task iterator: the always-on sampler where the process walk is absent, "
+			  "one record per thread" },
+			{ "process walk", f.proc_walk, false,
+			  f.proc_walk_disabled
+				  ? "bpf_iter_task_new(BPF_TASK_ITER_ALL_PROCS) (6.7+): not used, "
+				    "MEMOBS_SAMPLER=iter/task is set"
+				  : "bpf_iter_task_new(BPF_TASK_ITER_ALL_PROCS) in a syscall program "
+				    "(6.7+): one record per process" },
 			{ "cgroup2", f.cgroup2, true, cgroup_detail },
 			{ "oom:mark_victim", f.oom_tp_exists, false,
 			  f.oom_tp_task ? "tp_btf (passes the victim task, 6.8+)"
@@ -195,9 +219,13 @@ int cmd_check(int argc, char **argv)
 
 		core_ok = print_rows(rows, ARRAY_SIZE(rows));
 	}
-	loaded = core_ok && try_load(&f);
+	loaded = core_ok && try_load(&f, &sampler);
 	printf("%-8s %-22s %s\n", loaded ? "ok" : "MISSING", "load+attach",
-	       loaded ? "the always-on tier loads and attaches here"
+	       loaded ? "the always-on tier loads, attaches and samples here"
 		      : "the always-on tier did not load (see the messages above)");
+	if (loaded)
+		printf("%-8s %-22s %s\n", "ok", "sampler in use",
+		       strcmp(sampler, "iter/task") ? "process walk (one record per process)"
+						    : "iter/task (one record per thread)");
 	return loaded ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/btf.h>
@@ -31,6 +32,7 @@ static int tp_btf_nr_args(const struct btf *btf, const char *tp)
 void features__probe(struct features *f, const struct mounts *m)
 {
 	struct btf *btf;
+	const char *env;
 
 	memset(f, 0, sizeof(*f));
 	f->cgroup2 = m->cgroup2[0] != '\0';
@@ -53,5 +55,13 @@ void features__probe(struct features *f, const struct mounts *m)
 	f->oom_tp_exists = tp_btf_nr_args(btf, "mark_victim") >= 1;
 	f->oom_tp_task = tp_btf_nr_args(btf, "mark_victim") >= 2;
 	f->uprobe_session = btf__find_by_name_kind(btf, "bpf_session_is_return", BTF_KIND_FUNC) > 0;
+	/* 6.7 added BPF_TASK_ITER_ALL_PROCS with the task iterator kfuncs themselves */
+	f->proc_walk = btf__find_by_name_kind(btf, "bpf_iter_task_new", BTF_KIND_FUNC) > 0 &&
+		       btf__find_by_name_kind(btf, "bpf_task_acquire", BTF_KIND_FUNC) > 0 &&
+		       btf__find_by_name_kind(btf, "bpf_rcu_read_lock", BTF_KIND_FUNC) > 0 &&
+		       libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) == 1;
+	/* a switch for tests and benchmarks: the older sampler on a kernel that has both */
+	env = getenv("MEMOBS_SAMPLER");
+	f->proc_walk_disabled = env && strcmp(env, "iter/task") == 0;
 	btf__free(btf);
 }

@@ -20,7 +20,22 @@ struct features {
 	bool uprobes;	     /* the uprobe PMU is registered */
 	bool uprobe_session; /* kfunc bpf_session_is_return (6.13+) */
 	bool cgroup2;	     /* a cgroup2 mount was found */
+	/*
+	 * The process walk: a syscall program with the open-coded task
+	 * iterator (kfuncs bpf_iter_task_new with BPF_TASK_ITER_ALL_PROCS,
+	 * bpf_task_acquire, bpf_rcu_read_lock; Linux 6.7+): one record per
+	 * process instead of one per thread.
+	 */
+	bool proc_walk;
+	/* MEMOBS_SAMPLER=iter/task in the environment: the per-thread sampler even so */
+	bool proc_walk_disabled;
 };
+
+/* The sampler memobs uses: the process walk where it can, else iter/task. */
+static inline bool features__use_proc_walk(const struct features *f)
+{
+	return f->proc_walk && !f->proc_walk_disabled;
+}
 
 /* Probes everything; never fails, absent features are false. */
 void features__probe(struct features *f, const struct mounts *m);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/loader.h"
@@ -24,6 +27,11 @@ struct loader {
 	size_t nr_drained;
 	size_t drained_cap;
 	__u64 lost_to_enomem; /* records that did not fit in memory: counted as drops */
+	/* The process walk (NULL: iter/task only): memobs_procs mapped read-only. */
+	const struct memobs_task_rec *procs;
+	size_t procs_map_bytes;
+	__u32 procs_cap;
+	bool walk_overflow_told;
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -70,7 +78,9 @@ static void attach_programs(struct loader *l)
 	bpf_object__for_each_program(prog, l->skel->obj) {
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog) || prog == l->skel->progs.memobs_iter_task)
+		/* the samplers are run, not attached to a hook (the iterator below) */
+		if (!bpf_program__autoload(prog) || prog == l->skel->progs.memobs_iter_task ||
+		    prog == l->skel->progs.memobs_walk_procs)
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
@@ -83,29 +93,160 @@ static void attach_programs(struct loader *l)
 	}
 }
 
-int loader__open(struct loader **out, const struct loader_opts *opts)
+/* Processes alive now (/proc's numeric entries): sizes the process walk's array. */
+static __u32 count_processes(void)
 {
-	struct loader *l = calloc(1, sizeof(*l));
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	__u32 n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += isdigit((unsigned char)e->d_name[0]) != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Room for twice the processes alive at start, and at least 8,192: a pass
+ * that meets more falls back to iter/task (loader__run_iter). The array is
+ * allocated at load: 128 bytes a process (1 MiB for 8,192).
+ */
+static __u32 walk_capacity(void)
+{
+	__u32 n = count_processes();
+
+	return n > 2048 ? 2 * n + 4096 : 8192;
+}
+
+/* *at_load: the error, if any, came from the kernel's load (the verifier), not before. */
+/*
+ * RSS exactness by budget (docs/output.md): mm counters are percpu_counters
+ * (6.2+) whose global count lags the truth by less than the batch
+ * (percpu_counter_batch: max(32, 2 x online CPUs)) on each CPU. The process
+ * walk sums the per-CPU parts only of a counter below 100 x that bound, where
+ * the error could exceed 1% of the value, and then only when it re-reads the
+ * process (rescan_passes()). MEMOBS_RSS_EXACT=1 sums always (every process,
+ * every pass), =0 never (for benchmarks: the cost of the per-CPU sum).
+ */
+static __u64 exact_below_pages(void)
+{
+	const char *env = getenv("MEMOBS_RSS_EXACT");
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	__u64 batch;
+
+	if ((env && strcmp(env, "1") == 0) || online < 1)
+		return ~0ULL;
+	if (env && strcmp(env, "0") == 0)
+		return 0;
+	batch = 2 * online > 32 ? 2 * online : 32;
+	return 100 * batch * online;
+}
+
+/*
+ * Re-reading by change (docs/output.md): a process's live threads' faults
+ * and its counters' per-CPU parts are re-read when a cheap figure of it
+ * changed, and at least every RESCAN_PASSES passes. MEMOBS_RESCAN_PASSES=N
+ * overrides it (1: everything every pass, for benchmarks); MEMOBS_RSS_EXACT=1
+ * implies 1.
+ */
+#define RESCAN_PASSES 8
+
+static __u32 rescan_passes(void)
+{
+	const char *env = getenv("MEMOBS_RESCAN_PASSES"), *exact = getenv("MEMOBS_RSS_EXACT");
+	char *end;
+	long n;
+
+	if (exact && strcmp(exact, "1") == 0)
+		return 1;
+	if (!env || !*env)
+		return RESCAN_PASSES;
+	n = strtol(env, &end, 10);
+	if (*end || n < 1 || n > 1000) {
+		p_warn("ignoring MEMOBS_RESCAN_PASSES='%s': not a number of passes (1..1000)", env);
+		return RESCAN_PASSES;
+	}
+	return n;
+}
+
+/*
+ * Per-CPU loads a pass may spend on the per-CPU parts of processes that
+ * changed (~35 ns each): 16,384 is ~0.6 ms, 21 processes of 4 counters on
+ * 192 CPUs, 2,048 on 2.
+ */
+#define EXACT_BUDGET_LOADS 16384
+
+static int open_skeleton(struct loader *l, const struct loader_opts *opts, bool walk, bool *at_load)
+{
 	int err;
 
-	if (!l)
-		return -ENOMEM;
+	*at_load = false;
 	l->skel = memobs_core__open();
 	if (!l->skel) {
 		err = -errno;
 		p_err("failed to open the BPF object: %s", strerror(-err));
-		goto fail;
+		return err;
 	}
 	err = choose_programs(l->skel, opts->features);
 	if (err)
-		goto fail;
+		return err;
+	bpf_program__set_autoload(l->skel->progs.memobs_walk_procs, walk);
+	l->procs_cap = walk ? walk_capacity() : 1;
+	bpf_map__set_max_entries(l->skel->maps.memobs_procs, l->procs_cap);
 	bpf_map__set_max_entries(l->skel->maps.memobs_events, opts->ringbuf_bytes);
 	err = libbpf_num_possible_cpus();
 	l->skel->rodata->memobs_nr_cpus = err > 0 ? err : 0;
-	err = memobs_core__load(l->skel);
+	l->skel->rodata->memobs_exact_below_pages = exact_below_pages();
+	l->skel->rodata->memobs_rescan_passes = rescan_passes();
+	l->skel->rodata->memobs_exact_budget_loads = EXACT_BUDGET_LOADS;
+	*at_load = true;
+	return memobs_core__load(l->skel);
+}
+
+static int map_procs(struct loader *l)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)l->procs_cap * sizeof(struct memobs_task_rec);
+	void *p;
+
+	l->procs_map_bytes = (bytes + page - 1) / page * page;
+	p = mmap(NULL, l->procs_map_bytes, PROT_READ, MAP_SHARED,
+		 bpf_map__fd(l->skel->maps.memobs_procs), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	l->procs = p;
+	return 0;
+}
+
+int loader__open(struct loader **out, const struct loader_opts *opts)
+{
+	struct loader *l = calloc(1, sizeof(*l));
+	bool walk = features__use_proc_walk(opts->features), at_load;
+	int err;
+
+	if (!l)
+		return -ENOMEM;
+	err = open_skeleton(l, opts, walk, &at_load);
+	if (err && walk && at_load) {
+		/* the kernel named the kfuncs but refused the program: the older sampler */
+		p_warn("failed to load 'syscall' program 'memobs_walk_procs': %s; sampling with "
+		       "iter/task (one record per thread) instead (-v for the verifier log)",
+		       strerror(-err));
+		memobs_core__destroy(l->skel);
+		walk = false;
+		err = open_skeleton(l, opts, walk, &at_load);
+	}
 	if (err) {
-		p_err("failed to load the BPF programs: %s (run 'memobs check'; -v for the verifier log)",
-		      strerror(-err));
+		if (at_load)
+			p_err("failed to load the BPF programs: %s (run 'memobs check'; -v for the "
+			      "verifier log)",
+			      strerror(-err));
+		goto fail;
+	}
+	if (walk && (err = map_procs(l))) {
+		p_err("failed to map 'memobs_procs': %s", strerror(-err));
 		goto fail;
 	}
 
@@ -141,12 +282,65 @@ void loader__close(struct loader *l)
 	for (i = 0; i < l->nr_links; i++)
 		bpf_link__destroy(l->links[i]);
 	bpf_link__destroy(l->iter_link);
+	if (l->procs)
+		munmap((void *)l->procs, l->procs_map_bytes);
 	memobs_core__destroy(l->skel);
 	free(l->drained);
 	free(l);
 }
 
+/*
+ * One run of the process walk: 1 and the records fed to agg, 0 when the walk
+ * could not cover every process (the caller runs iter/task instead), or -errno.
+ */
+static int run_walk(struct loader *l, struct agg *agg)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts);
+	__u64 missed;
+	bool failed;
+	__u32 nr, i;
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.memobs_walk_procs), &topts);
+	if (err)
+		return err;
+	failed = (int)topts.retval != 0;
+	nr = l->skel->bss->memobs_walk_nr;
+	missed = l->skel->bss->memobs_walk_missed;
+	if (failed || missed) {
+		if (!l->walk_overflow_told)
+			p_warn("the process walk %s: sampling with iter/task while it does",
+			       failed ? "could not start its task iterator"
+				      : "met more processes than its array holds");
+		l->walk_overflow_told = true;
+		return 0;
+	}
+	for (i = 0; i < nr && i < l->procs_cap; i++)
+		if ((err = agg__add_task(agg, &l->procs[i])))
+			return err;
+	return 1;
+}
+
+static int run_iter_task(struct loader *l, struct agg *agg);
+
 int loader__run_iter(struct loader *l, struct agg *agg)
+{
+	int err;
+
+	if (l->procs) {
+		err = run_walk(l, agg);
+		if (err)
+			return err < 0 ? err : 0;
+	}
+	return run_iter_task(l, agg);
+}
+
+const char *loader__sampler(const struct loader *l)
+{
+	return l->procs ? "process walk" : "iter/task";
+}
+
+static int run_iter_task(struct loader *l, struct agg *agg)
 {
 	/* whole records are not guaranteed per read(): carry a partial one over */
 	static __thread char buf[64 * 1024];

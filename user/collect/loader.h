@@ -23,8 +23,14 @@ struct loader_opts {
 int loader__open(struct loader **out, const struct loader_opts *opts);
 void loader__close(struct loader *l); /* destroys every link; NULL-safe */
 
-/* Runs one pass of the task iterator, feeding each process's record to the aggregation. */
+/*
+ * Runs one pass of the sampler, feeding its records to the aggregation: the
+ * process walk (one record per process) where the kernel has it, else (or
+ * for a pass the walk cannot cover) iter/task, one record per thread.
+ */
 int loader__run_iter(struct loader *l, struct agg *agg);
+/* The sampler loaded: "process walk" or "iter/task". */
+const char *loader__sampler(const struct loader *l);
 /*
  * Waits up to timeout_ms for lifecycle records (OOM kills) and drains them:
  * *events gets them, owned by the loader and valid until the next call.

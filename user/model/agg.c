@@ -95,7 +95,8 @@ int agg__add_task(struct agg *agg, const struct memobs_task_rec *rec)
 	p = proc_slot(agg, rec->pid, &index);
 	if (!p)
 		return -ENOMEM;
-	p->nr_threads++;
+	/* one record per thread (iter/task), or one for the whole process (the process walk) */
+	p->nr_threads += rec->flags & MEMOBS_TASK_PROCESS ? rec->nr_threads : 1;
 	p->faults_total += rec->min_flt + rec->maj_flt;
 	if (!(rec->flags & MEMOBS_TASK_LEADER))
 		return 0;

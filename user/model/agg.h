@@ -18,7 +18,10 @@ struct agg *agg__new(long page_size);
 void agg__free(struct agg *agg);
 /* Starts a pass at these times (CLOCK_MONOTONIC ns, wall clock ms). */
 void agg__begin(struct agg *agg, __u64 mono_ns, __u64 ts_ms);
-/* One record of the task iterator. Returns 0 or -ENOMEM. */
+/*
+ * One record of the sampler: a thread's (iter/task) or a whole process's
+ * (MEMOBS_TASK_PROCESS, the process walk). Returns 0 or -ENOMEM.
+ */
 int agg__add_task(struct agg *agg, const struct memobs_task_rec *rec);
 /*
  * Ends the pass: a new snapshot the caller owns (cgroup paths left NULL for
