@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The pure part of the metrics server: the --metrics ADDR:PORT parser. The
- * HTTP request handling is libmicrohttpd's (its parser, our handler behind
- * static callbacks that need a connection), so it is not fuzzed here; what
- * our handler reads of a request is the URL, compared with strcmp().
+ * HTTP request path (libmicrohttpd's parser and our handlers) is fuzzed by
+ * fuzz_http.c.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -309,8 +309,8 @@ static void test_randomized_labelled_set(void **state)
 	enum { PER_SHAPE = 100 };
 	size_t nr = PER_SHAPE * S_NR, i, t;
 	struct series_gen *gens = calloc(nr, sizeof(*gens));
-	bool *flagged = calloc(nr, sizeof(*flagged));
-	size_t tp = 0, fp = 0, fn = 0, flagged_by_shape[S_NR] = { 0 };
+	bool *flagged = calloc(nr, sizeof(*flagged)), *cleared = calloc(nr, sizeof(*cleared));
+	size_t tp = 0, fp = 0, fn = 0, flagged_by_shape[S_NR] = { 0 }, cleared_leaking = 0;
 	struct detector *d = new_detector(WINDOW_S, MIN_GROWTH, DETECTOR_DEFAULT_CONSECUTIVE);
 	double precision, recall;
 	struct fake f;
@@ -318,6 +318,7 @@ static void test_randomized_labelled_set(void **state)
 	(void)state;
 	assert_non_null(gens);
 	assert_non_null(flagged);
+	assert_non_null(cleared);
 	rng_state = 20261123;
 	for (i = 0; i < nr; i++)
 		gen_draw(&gens[i], (enum shape)(i % S_NR));
@@ -333,11 +334,18 @@ static void test_randomized_labelled_set(void **state)
 		for (a = 0; a < nr_alerts; a++)
 			if (alerts[a].state == LEAK_ALERT_SUSPECTED)
 				flagged[alerts[a].cgroup_id - 1] = true;
+			else
+				cleared[alerts[a].cgroup_id - 1] = true;
 	}
 	for (i = 0; i < nr; i++) {
 		bool leak = gens[i].shape < S_FIRST_NEGATIVE;
 
 		flagged_by_shape[gens[i].shape] += flagged[i];
+		/* every leak of the set leaks to the end of the run: one episode, never cleared */
+		if (leak && cleared[i]) {
+			cleared_leaking++;
+			printf("  cleared while leaking: #%zu %s\n", i, shape_names[gens[i].shape]);
+		}
 		if (flagged[i] != leak)
 			printf("  missed: #%zu %s base %.0f slope %.0f noise %.0f rho %.2f period %.1f "
 			       "amplitude %.0f t0 %.0f dur %.1f size %.0f walk %.0f rate %.2f\n",
@@ -357,16 +365,19 @@ static void test_randomized_labelled_set(void **state)
 		       i < S_FIRST_NEGATIVE ? "leak" : "not leak", flagged_by_shape[i], PER_SHAPE);
 	precision = tp + fp ? (double)tp / (tp + fp) : 0;
 	recall = tp + fn ? (double)tp / (tp + fn) : 0;
-	printf("  %zu labelled series: precision %.4f recall %.4f (tp %zu fp %zu fn %zu)\n", nr,
-	       precision, recall, tp, fp, fn);
+	printf("  %zu labelled series: precision %.4f recall %.4f (tp %zu fp %zu fn %zu), "
+	       "%zu leaks cleared while leaking\n",
+	       nr, precision, recall, tp, fp, fn, cleared_leaking);
 	assert_true(nr >= 1000);
 	assert_true(precision >= 0.99);
 	assert_true(recall >= 0.95);
+	assert_int_equal(cleared_leaking, 0);
 
 	fake_free(&f);
 	detector__free(d);
 	free(gens);
 	free(flagged);
+	free(cleared);
 }
 
 /* ---- the lifecycle and the alert's fields ---- */
@@ -458,6 +469,117 @@ static void test_lifecycle_suspected_once_then_cleared(void **state)
 	assert_int_equal(log.last_cleared.state, LEAK_ALERT_CLEARED);
 	fake_free(&f);
 	detector__free(d);
+}
+
+/*
+ * anon RSS of real Node 20 leakers (MiB, one sample a second, as `memobs run
+ * --snapshots` recorded them). V8's heap rises in steps with drops when it
+ * compacts, and at 10-15 s windows the test holds only now and then:
+ * - node_array: 1024 objects of ~1 KiB a second kept in an array (~0.5 MiB/s
+ *   of anon RSS); with --window 15 it was suspected at 51 s, cleared at 74 s
+ *   and 108 s while it leaked, suspected again at 93 s;
+ * - node_mixed: a 512 KiB Buffer and 1024 objects of ~0.5 KiB a second
+ *   (~0.9 MiB/s); with --window 10 it was cleared 42 s after it was suspected
+ *   (issue 12).
+ */
+static const double node_array_mib[] = {
+	6.52, 7.04, 9.07, 9.37, 9.91, 10.36, 10.81, 10.88, 12.41, 12.41, 12.88, 11.44, 11.91, 13.30,
+	13.79, 13.30, 13.96, 16.14, 16.61, 16.18, 16.26, 18.03, 18.50, 18.07, 18.37, 20.14, 20.61,
+	20.45, 20.89, 21.32, 21.77, 22.25, 22.72, 23.19, 23.66, 30.09, 30.46, 30.51, 30.54, 30.58,
+	30.62, 30.66, 30.70, 31.53, 32.00, 32.46, 32.93, 33.13, 33.39, 33.62, 33.97, 34.51, 34.55,
+	34.61, 34.69, 34.76, 34.84, 34.90, 34.95, 34.59, 35.55, 36.02, 36.45, 35.91, 38.13, 38.60,
+	39.07, 38.18, 39.96, 40.43, 40.89, 40.02, 41.79, 42.26, 42.73, 41.86, 44.27, 44.29, 44.32,
+	44.38, 44.66, 45.13, 45.60, 45.41, 45.88, 46.35, 47.42, 47.46, 48.44, 48.48, 49.66, 50.14,
+	49.67, 50.14, 52.45, 52.92, 52.48, 52.52, 54.29, 54.75, 55.30, 55.77, 56.24, 56.67, 57.10,
+	57.53, 57.96, 56.41, 57.12, 58.18, 58.63, 59.09, 58.48, 62.14, 62.61, 63.08, 63.55, 64.02,
+	64.49, 64.95,
+};
+static const double node_mixed_mib[] = {
+	6.54, 7.50, 9.95, 10.48, 11.46, 12.25, 12.61, 14.11, 13.70, 15.02, 15.54, 16.59, 17.12,
+	18.34, 18.82, 20.11, 20.80, 21.35, 22.93, 23.32, 24.66, 25.34, 26.21, 27.09, 28.75, 29.37,
+	30.02, 30.93, 31.85, 32.43, 32.96, 33.49, 34.82, 35.37, 36.73, 37.67, 38.21, 40.55, 41.09,
+	42.18, 42.75, 43.34, 43.81, 44.73, 46.04, 46.82, 47.38, 48.21, 49.12, 50.20, 50.74, 51.57,
+	53.23, 54.14, 55.01, 55.93, 56.07, 57.63, 58.55, 59.02, 59.56, 60.10, 61.41, 62.32, 63.14,
+	64.06, 64.98, 65.41, 66.33, 67.25, 68.68, 69.22, 70.59, 71.13, 71.67, 73.09, 74.52, 76.07,
+	76.64, 77.23, 77.95, 78.86, 79.70, 80.61, 81.52, 82.33, 83.24, 84.55, 85.10, 85.64, 87.02,
+	87.93, 88.75, 89.66, 90.58, 92.11, 92.76, 93.30, 93.87, 94.14, 95.85, 96.77, 97.59, 98.50,
+	98.64, 100.51, 100.57, 102.17, 102.63, 103.17, 104.66, 105.19, 106.56, 108.84, 109.76,
+	110.66, 111.89, 112.80, 114.71, 115.25,
+};
+
+/* Feeds one recorded series (one sample a second) and counts the alerts. */
+static void replay_node(const double *mib, size_t n, double window_s, struct run_log *log)
+{
+	struct detector *d = new_detector(window_s, MIN_GROWTH, 3);
+	struct fake f;
+	size_t t;
+
+	fake_init(&f, 1);
+	for (t = 0; t < n; t++) {
+		const struct leak_alert *alerts;
+		size_t nr;
+
+		fake_at(&f, 100 + t);
+		fake_set(&f, 0, mib[t] * MIB);
+		assert_int_equal(detector__update(d, &f.snap, &alerts, &nr), 0);
+		collect(log, alerts, nr, t);
+	}
+	fake_free(&f);
+	detector__free(d);
+}
+
+/* Issue 12: a Node process that leaks to the end is one episode, never cleared. */
+static void test_node_leak_is_one_episode(void **state)
+{
+	struct run_log array = { 0 }, mixed = { 0 };
+
+	(void)state;
+	replay_node(node_array_mib, sizeof(node_array_mib) / sizeof(double), 15, &array);
+	assert_int_equal(array.suspected, 1);
+	assert_int_equal(array.cleared, 0);
+	replay_node(node_mixed_mib, sizeof(node_mixed_mib) / sizeof(double), 10, &mixed);
+	assert_int_equal(mixed.suspected, 1);
+	assert_int_equal(mixed.cleared, 0);
+}
+
+/*
+ * The other side of the clearing rule at a short window: a leak that stops
+ * is cleared, whether it then holds flat or saws flat as a collector does
+ * (the floor stays where the troughs are, the tops do not matter).
+ */
+static void test_short_window_stop_is_cleared(void **state)
+{
+	int flat_saw;
+
+	(void)state;
+	for (flat_saw = 0; flat_saw <= 1; flat_saw++) {
+		struct detector *d = new_detector(10, MIN_GROWTH, 3);
+		struct run_log log = { 0 };
+		struct fake f;
+		size_t t;
+
+		fake_init(&f, 1);
+		for (t = 0; t < 120; t++) {
+			const struct leak_alert *alerts;
+			size_t nr;
+			double bytes = 20 * MIB + MIB * fmin(t, 40);
+
+			/* after the stop: a 4 s cycle that allocates 3 MiB and frees it */
+			if (flat_saw && t > 40)
+				bytes += 0.75 * MIB * (t % 4);
+			fake_at(&f, 100 + t);
+			fake_set(&f, 0, bytes);
+			assert_int_equal(detector__update(d, &f.snap, &alerts, &nr), 0);
+			collect(&log, alerts, nr, t);
+		}
+		assert_int_equal(log.suspected, 1);
+		assert_int_equal(log.cleared, 1);
+		/* a window without growth after the recent part went flat, then K quiet ones */
+		assert_true(log.cleared_at >= 40 + 10);
+		assert_true(log.cleared_at <= 40 + 2 * 10 + 3);
+		fake_free(&f);
+		detector__free(d);
+	}
 }
 
 /* A cgroup that goes away while suspected is cleared, its path still readable. */
@@ -617,6 +739,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lifecycle_suspected_once_then_cleared),
+		cmocka_unit_test(test_node_leak_is_one_episode),
+		cmocka_unit_test(test_short_window_stop_is_cleared),
 		cmocka_unit_test(test_gone_cgroup_is_cleared),
 		cmocka_unit_test(test_top_process_is_the_one_that_grew),
 		cmocka_unit_test(test_malloc_metric_hook),

@@ -35,6 +35,7 @@ struct series {
 	double *v;	 /* ring parallel to cg_track.t */
 	size_t len;	 /* newest samples that belong to it: a reset shortens it */
 	unsigned streak; /* consecutive growing evaluations */
+	unsigned quiet;	 /* consecutive evaluations that found it quiet (active only) */
 	bool active;	 /* a "suspected" was raised and not cleared */
 	double last_growth_t;
 	double slope_bytes_per_s;
@@ -320,11 +321,12 @@ static int raise_alert(struct detector *d, const struct cg_track *cg, int m,
 }
 
 /* The newest len samples of a series, oldest first, into d->lin_t/lin_v. */
-static void linearize(struct detector *d, const struct cg_track *cg, const struct series *s)
+static void linearize(struct detector *d, const struct cg_track *cg, const struct series *s,
+		      size_t len)
 {
-	size_t start = (cg->head + d->cap - s->len) % d->cap, i, at;
+	size_t start = (cg->head + d->cap - len) % d->cap, i, at;
 
-	for (i = 0, at = start; i < s->len; i++) {
+	for (i = 0, at = start; i < len; i++) {
 		d->lin_t[i] = cg->t[at];
 		d->lin_v[i] = s->v[at];
 		if (++at == d->cap)
@@ -363,7 +365,48 @@ static bool evaluate(struct detector *d, struct series *s)
 	return verdict.growing;
 }
 
-/* K in a row raise "suspected" once; a window without growth clears it. */
+/* Fewer samples than this in the window: the floor cannot be told rising. */
+#define FLOOR_MIN_SAMPLES 4
+
+/*
+ * Does the metric still rise over the window? Its floor, the minimum of the
+ * newer half of the window against the minimum of the older half, rises by
+ * at least persist_frac x min_growth over the half span. The whole window
+ * of samples, not the series since its last reset: a step or a collector's
+ * drop is no end of a leak, and after a restart the newer half is lower.
+ * The minima, not the means: a collector's sawtooth leaves them where the
+ * troughs are, flat when nothing leaks, rising with the leak; noise moves
+ * both halves alike.
+ */
+static bool floor_rising(struct detector *d, const struct cg_track *cg, int m)
+{
+	double t_mid, min_old = INFINITY, min_new = INFINITY, half_span;
+	size_t n = cg->count, i;
+
+	if (n < FLOOR_MIN_SAMPLES)
+		return false;
+	linearize(d, cg, &cg->series[m], n);
+	half_span = (d->lin_t[n - 1] - d->lin_t[0]) / 2;
+	t_mid = d->lin_t[0] + half_span;
+	for (i = 0; i < n; i++) {
+		if (d->lin_t[i] < t_mid)
+			min_old = fmin(min_old, d->lin_v[i]);
+		else
+			min_new = fmin(min_new, d->lin_v[i]);
+	}
+	return half_span > 0 &&
+	       min_new - min_old >=
+		       d->params.persist_frac * d->params.min_growth_bytes_per_s * half_span;
+}
+
+/*
+ * K in a row raise "suspected" once. Cleared: no evaluation has found growth
+ * for a whole window, and K evaluations in a row found the floor of the
+ * window no longer rising. The test failing is not enough: it fails on a
+ * window it cannot judge (a collector's drop with too few troughs, a step,
+ * confidence short of 99% on the few points of a short window) while the
+ * process still leaks.
+ */
 static int step_lifecycle(struct detector *d, struct cg_track *cg, int m, bool growing, double now)
 {
 	struct series *s = &cg->series[m];
@@ -371,12 +414,20 @@ static int step_lifecycle(struct detector *d, struct cg_track *cg, int m, bool g
 	if (s->active) {
 		if (growing) {
 			s->last_growth_t = now;
+			s->quiet = 0;
 			return 0;
 		}
 		if (now - s->last_growth_t < d->opts.window_s)
 			return 0;
+		if (floor_rising(d, cg, m)) {
+			s->quiet = 0;
+			return 0;
+		}
+		if (++s->quiet < d->opts.consecutive)
+			return 0;
 		s->active = false;
 		s->streak = 0;
+		s->quiet = 0;
 		return raise_alert(d, cg, m, LEAK_ALERT_CLEARED);
 	}
 	if (!growing) {
@@ -499,7 +550,7 @@ static int feed(struct detector *d, struct cg_track *cg, struct cgroup_stat *cs,
 			struct series *s = &cg->series[m];
 			bool growing;
 
-			linearize(d, cg, s);
+			linearize(d, cg, s, s->len);
 			growing = evaluate(d, s);
 			err = step_lifecycle(d, cg, m, growing, now);
 			if (err)

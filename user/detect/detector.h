@@ -3,8 +3,10 @@
  * The leak detector: per cgroup and per metric, a bounded series of the last
  * window of samples, tested for growth (trend.h) as snapshots come, and the
  * alert lifecycle on top: "suspected" once the test holds on K consecutive
- * evaluations (once per episode), "cleared" when the cgroup has not grown for
- * a whole window or went away. Pure C: no libbpf, no I/O.
+ * evaluations (once per episode), "cleared" when the cgroup went away, or
+ * when no evaluation has found growth for a whole window and, K evaluations
+ * in a row, the window's floor no longer rises (docs/detector.md). Pure C:
+ * no libbpf, no I/O.
  */
 #ifndef MEMOBS_DETECTOR_H
 #define MEMOBS_DETECTOR_H

@@ -238,7 +238,24 @@ static int listen_on(const struct sockaddr_storage *addr, socklen_t len, int *po
 /*
  * Over a limit, libmicrohttpd accepts and closes at once: a flood from one
  * address costs the others nothing, and the listen queue never fills up.
+ * listen_fd < 0: no listen socket (flags must say MHD_USE_NO_LISTEN_SOCKET).
  */
+static struct MHD_Daemon *start_daemon(unsigned int flags, int listen_fd,
+				       MHD_AccessHandlerCallback cb, void *cls,
+				       const struct listener_limits *lim)
+{
+	struct MHD_OptionItem options[] = {
+		{ MHD_OPTION_CONNECTION_LIMIT, lim->total, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, lim->idle_timeout_s, NULL },
+		{ listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, listen_fd, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	return MHD_start_daemon(flags, 0, NULL, NULL, cb, cls, MHD_OPTION_ARRAY, options,
+				MHD_OPTION_END);
+}
+
 static int listener_start(struct listener *l, const char *addr_port, MHD_AccessHandlerCallback cb,
 			  void *cls, const struct listener_limits *lim)
 {
@@ -253,17 +270,21 @@ static int listener_start(struct listener *l, const char *addr_port, MHD_AccessH
 	fd = listen_on(&addr, addr_len, &l->port);
 	if (fd < 0)
 		return fd;
-	l->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, cb,
-				     cls, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-				     lim->total, MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip,
-				     MHD_OPTION_CONNECTION_TIMEOUT, lim->idle_timeout_s,
-				     MHD_OPTION_END);
+	l->daemon = start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, fd, cb, cls, lim);
 	if (!l->daemon) {
 		err = errno ? -errno : -ENOMEM;
 		close(fd);
 		return err;
 	}
 	return 0; /* the daemon owns fd now and closes it when stopped */
+}
+
+struct MHD_Daemon *metrics_server__detached_daemon(struct metrics_server *s,
+						   enum metrics_listener_kind kind)
+{
+	if (kind == METRICS_LISTENER_HEALTH)
+		return start_daemon(MHD_USE_NO_LISTEN_SOCKET, -1, handle_health, s, &health_limits);
+	return start_daemon(MHD_USE_NO_LISTEN_SOCKET, -1, handle, s, &metrics_limits);
 }
 
 int metrics_server__start(struct metrics_server **out, const char *addr_port, double interval_s)

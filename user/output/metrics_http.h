@@ -53,6 +53,22 @@ struct snapshot;
 struct metrics_self;
 int metrics_server__publish_snapshot(struct metrics_server *s, const struct snapshot *snap,
 				     const struct metrics_self *self, unsigned int max_cgroups);
+
+enum metrics_listener_kind {
+	METRICS_LISTENER_METRICS = 0, /* /metrics and /healthz */
+	METRICS_LISTENER_HEALTH = 1,  /* /healthz alone */
+};
+
+/*
+ * A daemon that serves like one of s's listeners (its handler, its limits)
+ * but has no socket and no thread: the caller hands it connected sockets
+ * with MHD_add_connection() and drives it with MHD_run_wait(), and stops it
+ * with MHD_stop_daemon(). The fuzz harness of the request path
+ * (tests/fuzz/fuzz_http.c) uses it to bind no port. NULL with errno set.
+ */
+struct MHD_Daemon;
+struct MHD_Daemon *metrics_server__detached_daemon(struct metrics_server *s,
+						   enum metrics_listener_kind kind);
 /* Stops the threads, closes the sockets; NULL-safe. */
 void metrics_server__stop(struct metrics_server *s);
 
