@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Sampled malloc-family uprobes (attribution tier).
+ * Sampled allocations (attribution tier): malloc-family uprobes, and, for
+ * the processes an escalation traces, libc's mmap/munmap/sbrk and the
+ * processes' page faults (per-task perf software events), all sampled by
+ * one Poisson-by-bytes rule into one record stream with a source each.
  *
  * Cost is traps, not BPF work (see bench/RESULTS.md, "Allocation tracing"): every
  * call of a hooked function in a traced process takes one entry trap; only
@@ -101,7 +104,8 @@ struct inflight {
 	__u32 fn;
 	__u8 sampled;
 	__u8 old_live; /* realloc of a sampled block */
-	__u8 pad[2];
+	__u8 source;   /* enum memobs_alloc_source */
+	__u8 pad;
 };
 
 struct {
@@ -249,11 +253,18 @@ static __always_inline __u64 ringbuf_flags(void)
  * (main's, start_thread's) are kept when the whole stack is smaller than
  * the copy. Only sampled calls pay: a few microseconds for 16 KiB.
  */
-static __always_inline __u64 emit_ustack(struct pt_regs *ctx, __u32 tgid)
+/* The registers a copy carries, read from whichever pt_regs the hook has (loads differ by pointer kind). */
+#define USTACK_REGS_OF(r)                                                                     \
+	{ [MEMOBS_UREG_IP] = (r)->ip,	[MEMOBS_UREG_SP] = (r)->sp,   [MEMOBS_UREG_BP] = (r)->bp, \
+	  [MEMOBS_UREG_BX] = (r)->bx,	[MEMOBS_UREG_R12] = (r)->r12, [MEMOBS_UREG_R13] = (r)->r13, \
+	  [MEMOBS_UREG_R14] = (r)->r14, [MEMOBS_UREG_R15] = (r)->r15 }
+
+static __always_inline __u64 emit_ustack(const __u64 regs[MEMOBS_UREG_NR], __u32 tgid,
+					 __u32 flags)
 {
 	__u32 zero = 0, want = memobs_stack_copy_bytes, off = 0, chunk, i;
 	struct ustack_scratch *s = bpf_map_lookup_elem(&memobs_attr_ustack_scratch, &zero);
-	__u64 sp = PT_REGS_SP(ctx), total, now;
+	__u64 sp = regs[MEMOBS_UREG_SP], total, now;
 	struct memobs_ustack_rec *rec;
 	__u8 *stack;
 
@@ -276,15 +287,9 @@ static __always_inline __u64 emit_ustack(struct pt_regs *ctx, __u32 tgid)
 	rec->pid = tgid;
 	rec->sample_id = MEMOBS_USTACK_SAMPLE_BIT | (s->seq << 12) |
 			 (bpf_get_smp_processor_id() & 0xfff);
-	rec->regs[MEMOBS_UREG_IP] = PT_REGS_IP(ctx);
-	rec->regs[MEMOBS_UREG_SP] = sp;
-	rec->regs[MEMOBS_UREG_BP] = ctx->bp;
-	rec->regs[MEMOBS_UREG_BX] = ctx->bx;
-	rec->regs[MEMOBS_UREG_R12] = ctx->r12;
-	rec->regs[MEMOBS_UREG_R13] = ctx->r13;
-	rec->regs[MEMOBS_UREG_R14] = ctx->r14;
-	rec->regs[MEMOBS_UREG_R15] = ctx->r15;
-	rec->flags = 0;
+	for (i = 0; i < MEMOBS_UREG_NR; i++)
+		rec->regs[i] = regs[i];
+	rec->flags = flags;
 	chunk = 4096 - (sp & 4095);
 	for (i = 0; i < MEMOBS_USTACK_MAX / 4096 + 1; i++) {
 		if (off >= want)
@@ -364,6 +369,31 @@ static __always_inline __u64 array_bytes(__u64 n, __u64 size)
 	return n * size;
 }
 
+#define MAP_ANONYMOUS 0x20
+#define PAGE_SIZE 4096
+#define MAP_FAILED (~0ULL) /* mmap's and sbrk's (void *)-1 */
+
+/*
+ * An mm hook (mmap/munmap/sbrk uprobe, page-fault event) fired: is it in
+ * scope? Its links are pid-filtered and its events per task, so a process
+ * outside the traced scope never gets here; one that does (a neighbour) is
+ * counted, which is how a test proves that none did. A child of a traced
+ * process inherits its fault events before userspace traces it: its
+ * cgroup, watched, keeps it in scope.
+ */
+static __always_inline bool mm_hook_in_scope(__u32 tgid)
+{
+	__u64 cgroup_id;
+
+	if (bpf_map_lookup_elem(&memobs_attr_pids, &tgid))
+		return true;
+	cgroup_id = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&memobs_watched_cgroups, &cgroup_id))
+		return true;
+	memobs_attr_count(MEMOBS_ATTR_STAT_OUT_OF_SCOPE);
+	return false;
+}
+
 /*
  * The entry of a hooked call. Returns 0 when the return must be seen (the
  * call was sampled, or it reallocs a sampled block), 1 otherwise; *entry_sp
@@ -413,6 +443,30 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 *entry_sp)
 		old = PT_REGS_PARM1(ctx);
 		call.size = array_bytes(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
 		break;
+	case MEMOBS_FN_MMAP:
+	case MEMOBS_FN_MUNMAP:
+	case MEMOBS_FN_SBRK:
+		/* rare calls (a trap each is nothing next to the syscall): counted */
+		if (!mm_hook_in_scope(tgid))
+			return 1;
+		memobs_attr_count(MEMOBS_ATTR_STAT_MM_CALLS);
+		if (call.fn == MEMOBS_FN_MUNMAP) {
+			free_block(tgid, PT_REGS_PARM1(ctx));
+			return 1;
+		}
+		if (call.fn == MEMOBS_FN_MMAP) {
+			/* file mappings are page cache, not the anonymous growth looked for */
+			if (!(PT_REGS_PARM4(ctx) & MAP_ANONYMOUS))
+				return 1;
+			call.size = PT_REGS_PARM2(ctx);
+			call.source = MEMOBS_SRC_MMAP;
+		} else {
+			if ((long)PT_REGS_PARM1(ctx) <= 0)
+				return 1; /* a query or a shrink */
+			call.size = PT_REGS_PARM1(ctx);
+			call.source = MEMOBS_SRC_BRK;
+		}
+		break;
 	default:
 		return 1;
 	}
@@ -429,8 +483,11 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 *entry_sp)
 		__u64 ret_addr = 0;
 
 		memobs_attr_count(MEMOBS_ATTR_STAT_SAMPLED);
-		if (memobs_stack_copy_bytes)
-			call.stack_id = emit_ustack(ctx, tgid);
+		if (memobs_stack_copy_bytes) {
+			__u64 regs[MEMOBS_UREG_NR] = USTACK_REGS_OF(ctx);
+
+			call.stack_id = emit_ustack(regs, tgid, 0);
+		}
 		/* no copy (off, over budget, the ring full): the frame-pointer walk */
 		if (!call.stack_id) {
 			/* probe_place guarantees rsp is untouched up to the probe: [rsp] is the return */
@@ -480,6 +537,8 @@ static __always_inline void emit_alloc(__u32 tgid, const struct inflight *call, 
 	rec->size = val.size;
 	rec->ts_ns = val.ts_ns;
 	rec->stack_id = val.stack_id;
+	rec->source = call->source;
+	rec->pad = 0;
 	bpf_ringbuf_submit(rec, ringbuf_flags());
 }
 
@@ -512,7 +571,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 entry_sp)
 		free_block(tgid, call.arg_ptr);
 	if (!call.sampled)
 		return 0;
-	if (!addr) {
+	if (!addr || ((call.fn == MEMOBS_FN_MMAP || call.fn == MEMOBS_FN_SBRK) && addr == MAP_FAILED)) {
 		memobs_attr_count(MEMOBS_ATTR_STAT_FAILED);
 		return 0;
 	}
@@ -555,6 +614,49 @@ SEC("uretprobe")
 int memobs_alloc_ret(struct pt_regs *ctx)
 {
 	return alloc_return(ctx, PT_REGS_SP(ctx) - 8);
+}
+
+/*
+ * A user page fault of a traced thread: a per-task perf software event
+ * (PERF_COUNT_SW_PAGE_FAULTS, period 1, inherited by the threads and
+ * children it makes) runs this, so the faults of every other process on
+ * the node run no program at all (a tracepoint with an early exit would cost
+ * each of them ~130 ns: costs.md). A fault is a page's first touch or a
+ * copy-on-write: one page of growth, sampled by bytes like an allocation,
+ * at the page's address so that an munmap there forgets it.
+ */
+SEC("perf_event")
+int memobs_fault_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct inflight call = { .size = PAGE_SIZE, .source = MEMOBS_SRC_FAULT, .sampled = 1 };
+	struct task_struct *task;
+
+	if (!mm_hook_in_scope(tgid))
+		return 0;
+	memobs_attr_count(MEMOBS_ATTR_STAT_FAULTS);
+	if (!sample_allocation(PAGE_SIZE))
+		return 0;
+	memobs_attr_count(MEMOBS_ATTR_STAT_SAMPLED);
+	task = bpf_get_current_task_btf();
+	/*
+	 * The user's registers: at a fault in user mode the exception saved them
+	 * where a syscall does (the top of the kernel stack); at one in the
+	 * kernel (copy_to_user) they are the syscall's.
+	 */
+	if (memobs_stack_copy_bytes) {
+		struct pt_regs *user = (struct pt_regs *)bpf_task_pt_regs(task);
+		__u64 regs[MEMOBS_UREG_NR] = USTACK_REGS_OF(user);
+
+		call.stack_id = emit_ustack(regs, tgid, MEMOBS_USTACK_AT_PC);
+	}
+	if (!call.stack_id)
+		call.stack_id = memobs_attr_stack_id(ctx, 0, tgid,
+						     BPF_CORE_READ(task, group_leader, start_time));
+	call.cgroup_id = bpf_get_current_cgroup_id();
+	emit_alloc(tgid, &call, ctx->addr & ~(__u64)(PAGE_SIZE - 1));
+	return 0;
 }
 
 /*

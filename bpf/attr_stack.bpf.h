@@ -40,6 +40,14 @@ MEMOBS_ATTR_MAP struct {
 	__type(value, struct memobs_stack);
 } memobs_attr_stacks SEC(".maps");
 
+/* cgroup v2 id -> 1: the cgroups under watch; userspace adds and removes suspects (watch.bpf.h). */
+MEMOBS_ATTR_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MEMOBS_MAX_WATCHED_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} memobs_watched_cgroups SEC(".maps");
+
 /* A stack is too big for the BPF stack (512 bytes): built here first. */
 MEMOBS_ATTR_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

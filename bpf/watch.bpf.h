@@ -10,17 +10,10 @@
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include "memobs.h"
+#include "attr_stack.bpf.h" /* memobs_watched_cgroups */
 
 /* Set before load: trace every cgroup (--malloc / --trace-mm host-wide). */
 const volatile bool memobs_watch_all = false;
-
-/* cgroup v2 id -> 1; userspace adds and removes suspects at run time. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MEMOBS_MAX_WATCHED_CGROUPS);
-	__type(key, __u64);
-	__type(value, __u8);
-} memobs_watched_cgroups SEC(".maps");
 
 static __always_inline bool memobs_current_watched(void)
 {

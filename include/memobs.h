@@ -129,7 +129,27 @@ enum memobs_alloc_fn {
 	MEMOBS_FN_POSIX_MEMALIGN = 5, /* (void **memptr, align, size) -> 0 */
 	MEMOBS_FN_ALIGNED_ALLOC = 6,  /* (align, size); memalign too */
 	MEMOBS_FN_VALLOC = 7,	      /* (size); pvalloc too */
-	MEMOBS_FN_NR = 8,
+	/*
+	 * Memory mapped outside malloc (escalation only, pid-filtered links):
+	 * libc's own wrappers, so a suspect's neighbours carry no probe.
+	 */
+	MEMOBS_FN_MMAP = 8,   /* (addr, len, prot, flags, fd, off): anonymous only */
+	MEMOBS_FN_MUNMAP = 9, /* (addr, len): forgets a sampled mapping that starts at addr */
+	MEMOBS_FN_SBRK = 10,  /* (increment) -> the old break */
+	MEMOBS_FN_NR = 11,
+};
+
+/*
+ * Where a sampled block came from (memobs_alloc_rec.source): the malloc
+ * family, an anonymous mmap, the break (sbrk), or the first touch of a page
+ * (a user page fault, sampled by bytes: one page each).
+ */
+enum memobs_alloc_source {
+	MEMOBS_SRC_MALLOC = 0,
+	MEMOBS_SRC_MMAP = 1,
+	MEMOBS_SRC_BRK = 2,
+	MEMOBS_SRC_FAULT = 3,
+	MEMOBS_SRC_NR = 4,
 };
 
 /* Per-CPU counters of the attribution tier (memobs_attr_stats). */
@@ -148,7 +168,12 @@ enum memobs_attr_stat {
 						  * frame pointers instead */
 	MEMOBS_ATTR_STAT_USTACK_COPIES = 11,   /* stack copies sent */
 	MEMOBS_ATTR_STAT_USTACK_NS = 12,       /* ns the probes spent making them (copy, send) */
-	MEMOBS_ATTR_STAT_NR = 13,
+	MEMOBS_ATTR_STAT_MM_CALLS = 13,	       /* mmap/munmap/sbrk calls of traced processes seen */
+	MEMOBS_ATTR_STAT_FAULTS = 14,	       /* page faults of traced processes seen */
+	/* mm hooks that fired in a process outside the traced scope: 0 by construction
+	 * (pid-filtered uprobes, per-task perf events); counted to prove it */
+	MEMOBS_ATTR_STAT_OUT_OF_SCOPE = 15,
+	MEMOBS_ATTR_STAT_NR = 16,
 };
 
 /* A sampled allocation: address and size as the allocator returned them. */
@@ -160,6 +185,8 @@ struct memobs_alloc_rec {
 	__u64 size;	/* bytes requested */
 	__u64 ts_ns;	/* bpf_ktime_get_ns() at the return */
 	__u64 stack_id; /* key of memobs_attr_stacks; 0 when the stack was not kept */
+	__u32 source;	/* enum memobs_alloc_source */
+	__u32 pad;
 };
 
 /*
@@ -185,13 +212,16 @@ enum memobs_ureg {
 	MEMOBS_UREG_NR = 8,
 };
 
+/* memobs_ustack_rec.flags: the ip is the sampled instruction (a fault), not a probed entry */
+#define MEMOBS_USTACK_AT_PC 0x1
+
 struct memobs_ustack_rec {
 	__u32 type; /* MEMOBS_REC_USTACK */
 	__u32 pid;
 	__u64 sample_id; /* the memobs_alloc_rec.stack_id of the same call */
 	__u64 regs[MEMOBS_UREG_NR];
 	__u32 stack_len; /* bytes of stack that follow, copied from regs[MEMOBS_UREG_SP] */
-	__u32 flags;	 /* reserved */
+	__u32 flags;	 /* MEMOBS_USTACK_* */
 	__u8 stack[];
 };
 

@@ -5,6 +5,8 @@
 # libclang-rt-dev: clang's runtimes (libclang_rt.fuzzer, asan, ubsan) for make fuzz.
 # redis-server: a real program without frame pointers for the unwinding tests (not started as a service).
 # squashfuse, squashfs-tools, fuse3: a FUSE filesystem whose daemon a test stops (observed files on FUSE).
+# openjdk-17-jdk-headless: javac and a JVM for the runtime verdict's end-to-end test (a Java heap leak).
+# chromium: renders the SVG flame graph once, headless (tests/e2e/test_profiles.py; ~10 s, 414 MB installed).
 set -eu
 
 PACKAGES="
@@ -18,6 +20,8 @@ squashfuse squashfs-tools fuse3
 libjemalloc-dev libtcmalloc-minimal4
 libprotobuf-c-dev protobuf-c-compiler golang-go
 libiberty-dev nodejs
+chromium
+openjdk-17-jdk-headless
 "
 
 missing=""

@@ -63,13 +63,50 @@ def test_daemonset_least_privilege():
         assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
         assert set(sc["capabilities"]["add"]) == {
             "BPF", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE", "DAC_READ_SEARCH"}, c["name"]
-        # every host path is read-only; only the emptyDir for the socket is writable
+        # every host path is read-only but memobs's own profile directory (off by
+        # default); the emptyDir for the socket is writable
         for m in c["volumeMounts"]:
-            if "hostPath" in volumes[m["name"]]:
+            if "hostPath" in volumes[m["name"]] and m["mountPath"] != PROFILE_DIR:
                 assert m.get("readOnly") is True, f"{c['name']}: {m['mountPath']} writable"
         mounted = {volumes[m["name"]].get("hostPath", {}).get("path") for m in c["volumeMounts"]}
         assert {"/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing",
                 "/var/log/pods"} <= mounted, c["name"]
+
+
+PROFILE_DIR = "/var/lib/memobs/profiles"
+
+
+def test_daemonset_profile_dir_when_turned_on():
+    # what docs/kubernetes.md says to do: uncomment the profile lines; the result is a
+    # valid DaemonSet whose memobs writes to a host directory of its own
+    path = os.path.join(DEPLOY, "daemonset.yaml")
+    with open(path) as f:
+        text = f.read()
+    assert f"# - {PROFILE_DIR}" in text  # off by default
+    lines, on = [], 0
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("# ") and stripped[2:].strip() in (
+                "- --profile-dir", f"- {PROFILE_DIR}", "- name: profiles",
+                f"mountPath: {PROFILE_DIR}", "hostPath:", f"path: {PROFILE_DIR}",
+                "type: DirectoryOrCreate"):
+            indent = line[:len(line) - len(stripped)]
+            lines.append(indent + stripped[2:])
+            on += 1
+            assert on <= 8, line
+        else:
+            lines.append(line)
+    assert on == 8, on  # the two args, the mount's two lines, the volume's four
+    ds = [d for d in yaml.safe_load_all("\n".join(lines)) if d and d["kind"] == "DaemonSet"][0]
+    pod = ds["spec"]["template"]["spec"]
+    (main,) = pod["containers"]
+    args = main["args"]
+    assert args[args.index("--profile-dir") + 1] == PROFILE_DIR, args
+    mount = [m for m in main["volumeMounts"] if m["name"] == "profiles"]
+    assert mount and mount[0]["mountPath"] == PROFILE_DIR and not mount[0].get("readOnly")
+    vol = [v for v in pod["volumes"] if v["name"] == "profiles"]
+    assert vol and vol[0]["hostPath"]["path"] == PROFILE_DIR, vol
+    assert vol[0]["hostPath"]["type"] == "DirectoryOrCreate"
 
 
 def test_daemonset_runs_check_then_run_with_probes():

@@ -267,6 +267,13 @@ static void test_leaks_opts(void **state)
 	assert_int_equal(parse_leaks(&o, err, sizeof(err), "--all", "--bogus", NULL),
 			 OPTS_USAGE_ERROR);
 	assert_string_equal(err, "unknown option '--bogus'");
+	assert_int_equal(parse_leaks(&o, err, sizeof(err), "--pid", "1", "--all-sources", NULL),
+			 OPTS_OK);
+	assert_true(o.all_sources);
+	assert_int_equal(parse_leaks(&o, err, sizeof(err), "--all", "--all-sources", NULL),
+			 OPTS_USAGE_ERROR);
+	assert_string_equal(err,
+			    "--all-sources traces named processes (--pid or --cgroup), not --all");
 }
 
 /* --stack-bytes (run, leaks): 0 is "no copy", kept apart from "the default". */

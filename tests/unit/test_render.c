@@ -276,7 +276,15 @@ static void test_leak_line_exact(void **state)
 		"\"state\":\"suspected\",\"metric\":\"heap\",\"bytes\":1048576,"
 		"\"growth_bytes_per_s\":40960.2,\"window_s\":300.0,\"confidence\":0.9999,"
 		"\"limit_bytes\":null,\"time_to_limit_s\":null,"
-		"\"top_process\":{\"pid\":42,\"comm\":\"a\\\"b\"},\"sites\":[]}");
+		"\"top_process\":{\"pid\":42,\"comm\":\"a\\\"b\"},\"runtime\":null,\"hint\":null,"
+		"\"sites\":[]}");
+	r.leak.runtime = "jvm";
+	strcpy(r.leak.hint, "jcmd 42 \"x\"");
+	render__record(&j, &r);
+	assert_non_null(
+		strstr(j.buf, "},\"runtime\":\"jvm\",\"hint\":\"jcmd 42 \\\"x\\\"\",\"sites\""));
+	r.leak.runtime = NULL;
+	r.leak.hint[0] = '\0';
 
 	r.leak.state = LEAK_RECORD_CLEARED;
 	r.leak.limit_bytes = 2097152;
@@ -288,9 +296,11 @@ static void test_leak_line_exact(void **state)
 	assert_non_null(strstr(j.buf, "\"state\":\"cleared\""));
 	assert_non_null(strstr(j.buf,
 			       "\"limit_bytes\":2097152,\"time_to_limit_s\":25.6,"
-			       "\"top_process\":null,\"sites\":[{\"bytes\":4096,\"allocs\":2,"
+			       "\"top_process\":null,\"runtime\":null,\"hint\":null,"
+			       "\"sites\":[{\"source\":\"malloc\",\"bytes\":4096,\"allocs\":2,"
 			       "\"caller\":\"leak+0x10 (a.out) a.c:3\","
-			       "\"stack\":[\"leak+0x10 (a.out) a.c:3\",\"main+0x8 (a.out)\"]}]}"));
+			       "\"stack\":[\"leak+0x10 (a.out) a.c:3\",\"main+0x8 (a.out)\"],"
+			       "\"build_ids\":{}}]}"));
 
 	/* every frame the allocator's: the caller is null, the stack stays whole */
 	struct site_record no_caller = site;
@@ -299,6 +309,49 @@ static void test_leak_line_exact(void **state)
 	r.leak.sites = &no_caller;
 	render__record(&j, &r);
 	assert_non_null(strstr(j.buf, "\"allocs\":2,\"caller\":null,\"stack\":[\"leak+0x10"));
+	json_free(&j);
+}
+
+/* build_ids: each module of the stack once, in the order first met; none without a build-id. */
+static void test_site_build_ids(void **state)
+{
+	static const char *const bframes[] = {
+		"leak+0x10 (a.out) a.c:3",	 "0x7f0000001234",
+		"cxx::f(int)+0x8 (libx.so)",	 "main+0x8 (a.out)",
+		"libc.so.6+0x2724a (libc.so.6)", "g+0x1 (libnone.so)",
+	};
+	static struct frame_meta meta[] = {
+		{ .build_id = "0123abcd", .path = "/opt/a.out", .file_offset = 0x1010 },
+		{ 0 },
+		{ .build_id = "ff00", .raw_name = "_ZN3cxx1fEi", .path = "/lib/libx.so" },
+		{ .build_id = "0123abcd", .path = "/opt/a.out" },
+		{ .build_id = "9e8d", .path = "/lib/libc.so.6" },
+		{ .path = "/lib/libnone.so" },
+	};
+	struct site_record s = site;
+	struct record r;
+	struct json j;
+
+	(void)state;
+	s.frames = bframes;
+	s.nr_frames = 6;
+	s.meta = meta;
+	json_init(&j);
+	record__init(&r, RECORD_LEAK_SITE, 1000, NULL);
+	r.leak_site.rank = 1;
+	r.leak_site.site = s;
+	render__record(&j, &r);
+	assert_false(j.failed);
+	assert_non_null(strstr(j.buf, ",\"build_ids\":{\"a.out\":\"0123abcd\",\"libx.so\":\"ff00\","
+				      "\"libc.so.6\":\"9e8d\"}"));
+	record__init(&r, RECORD_LEAK, 1000, NULL);
+	r.leak.metric = "heap";
+	r.leak.sites = &s;
+	r.leak.nr_sites = 1;
+	render__record(&j, &r);
+	assert_false(j.failed);
+	assert_non_null(strstr(j.buf, "\"build_ids\":{\"a.out\":\"0123abcd\",\"libx.so\":\"ff00\","
+				      "\"libc.so.6\":\"9e8d\"}}]"));
 	json_free(&j);
 }
 
@@ -319,7 +372,8 @@ static void test_common_fields_exact(void **state)
 		"\"container\":{\"id\":\"0123456789abcdef\",\"runtime\":\"containerd\","
 		"\"pod_uid\":\"u-1\",\"pod\":\"web-0\",\"namespace\":\"prod\",\"name\":\"web\"},"
 		"\"events\":3,\"ringbuf_drops\":0,\"map_full\":0,\"attach_failures\":0,"
-		"\"symbol_cache_evictions\":0,\"symbol_timeouts\":0}");
+		"\"symbol_cache_evictions\":0,\"symbol_timeouts\":0,\"mm_hook_hits\":0,"
+		"\"mm_hook_hits_out_of_scope\":0}");
 	json_free(&j);
 }
 
@@ -355,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_stats_fields),
 		cmocka_unit_test(test_leaks_records_fields),
 		cmocka_unit_test(test_leak_line_exact),
+		cmocka_unit_test(test_site_build_ids),
 		cmocka_unit_test(test_common_fields_exact),
 		cmocka_unit_test(test_container_json),
 	};

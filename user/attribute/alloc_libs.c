@@ -436,22 +436,6 @@ static bool is_exe(const struct exe_id *exe, const struct maps_entry *e)
 	return e->inode == exe->st.st_ino && makedev(e->dev_major, e->dev_minor) == exe->st.st_dev;
 }
 
-static int pread_full(int fd, void *buf, size_t size, __u64 offset)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < size) {
-		n = pread(fd, (char *)buf + got, size - got, (off_t)(offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 static bool in_file(__u64 offset, __u64 size, __u64 file_size)
 {
 	return offset <= file_size && size <= file_size - offset;
@@ -485,7 +469,7 @@ static int read_symbol_tables(const struct observed_file *file, void **image, si
 	if (mem == MAP_FAILED)
 		return -errno;
 	ehdr = (Elf64_Ehdr *)mem;
-	err = pread_full(file->fd, ehdr, sizeof(*ehdr), 0);
+	err = observed_file__pread(file->fd, ehdr, sizeof(*ehdr), 0);
 	if (err)
 		goto err;
 	err = -ENOTSUP;
@@ -497,7 +481,7 @@ static int read_symbol_tables(const struct observed_file *file, void **image, si
 	    ehdr->e_shoff % 8)
 		goto err;
 	shdr = (Elf64_Shdr *)(mem + ehdr->e_shoff);
-	err = pread_full(file->fd, shdr, ehdr->e_shnum * sizeof(Elf64_Shdr), ehdr->e_shoff);
+	err = observed_file__pread(file->fd, shdr, ehdr->e_shnum * sizeof(Elf64_Shdr), ehdr->e_shoff);
 	if (err)
 		goto err;
 	for (i = 0; i < ehdr->e_shnum; i++) {
@@ -511,7 +495,7 @@ static int read_symbol_tables(const struct observed_file *file, void **image, si
 		err = -EFBIG;
 		if (total > OBSERVED_FILE_MAX_BYTES)
 			goto err;
-		err = pread_full(file->fd, mem + shdr[i].sh_offset, shdr[i].sh_size,
+		err = observed_file__pread(file->fd, mem + shdr[i].sh_offset, shdr[i].sh_size,
 				 shdr[i].sh_offset);
 		/* the section headers are ours now: a table cut since reads as what arrived */
 		if (err && err != -EIO)

@@ -54,13 +54,30 @@ static int handle_record(void *ctx, void *data, size_t size)
 			.size = rec->size,
 			.ts_ns = rec->ts_ns,
 		};
+		__u32 source = rec->source < MEMOBS_SRC_NR ? rec->source : MEMOBS_SRC_MALLOC;
 		uint64_t start;
+		__u64 index;
 
-		if ((rec->stack_id & MEMOBS_USTACK_SAMPLE_BIT)
-			    ? attr_site_of_sample(a, rec->stack_id, &sample.site_id)
-			    : attr_site_of_stack(a, rec->stack_id, rec->pid, false, &sample.site_id))
+		/* the first touch of a sampled mapping's page: that mapping's site has it */
+		if (source == MEMOBS_SRC_FAULT && attr_mapped_covers(a, rec->pid, rec->addr)) {
+			a->faults_in_mapped++;
 			return 0;
+		}
+		/* a fault's frame 0 is the faulting instruction, not a return address */
+		if ((rec->stack_id & MEMOBS_USTACK_SAMPLE_BIT)
+			    ? attr_site_of_sample(a, rec->stack_id, &index)
+			    : attr_site_of_stack(a, rec->stack_id, rec->pid,
+						 source == MEMOBS_SRC_FAULT, &index))
+			return 0;
+		/* the malloc samples of the same calls stand for it: an arena's growth */
+		if (source != MEMOBS_SRC_MALLOC && source != MEMOBS_SRC_FAULT &&
+		    attr_mm_inside_malloc(a, index)) {
+			a->mm_inside_malloc++;
+			source = ATTR_SOURCE_ARENA;
+		}
+		sample.site_id = attr_site_id(index, source);
 		alloc_sites__add(a->samples, &sample);
+		attr_mapped_add(a, rec->pid, rec->addr, rec->size, source);
 		if (!u64map_get(&a->sample_pids, rec->pid, &start))
 			u64map_put(&a->sample_pids, rec->pid, 0);
 	} else if (type == MEMOBS_REC_USTACK) {
@@ -69,6 +86,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		const struct memobs_free_rec *rec = data;
 
 		alloc_sites__remove(a->samples, rec->pid, rec->addr);
+		attr_mapped_remove(a, rec->pid, rec->addr);
 	} else if (type == MEMOBS_REC_ATTR_EXEC && size >= sizeof(struct memobs_attr_exec_rec)) {
 		const struct memobs_attr_exec_rec *rec = data;
 
@@ -181,6 +199,7 @@ static int choose_programs(struct attr *a, const struct features *f, const struc
 	bpf_program__set_autoload(skel->progs.memobs_alloc_entry, a->opts.malloc && !a->session);
 	bpf_program__set_autoload(skel->progs.memobs_alloc_ret, a->opts.malloc && !a->session);
 	bpf_program__set_autoload(skel->progs.memobs_attr_exec, a->opts.malloc);
+	bpf_program__set_autoload(skel->progs.memobs_fault_sample, a->opts.mm_escalation);
 	if (a->session)
 		bpf_program__set_expected_attach_type(
 			skel->progs.memobs_alloc_session,
@@ -218,8 +237,9 @@ static int attach_static_programs(struct attr *a)
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *link;
 
+		/* uprobes attach per file, fault events per traced thread (attr_faults.c) */
 		if (!bpf_program__autoload(prog) || !strncmp(sec, "uprobe", 6) ||
-		    !strncmp(sec, "uretprobe", 9))
+		    !strncmp(sec, "uretprobe", 9) || !strcmp(sec, "perf_event"))
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
@@ -361,6 +381,7 @@ void attr__close(struct attr *a)
 	u64map_free(&a->site_by_hash);
 	alloc_sites__free(a->samples);
 	free(a->ustack_pending);
+	free(a->mapped);
 	alloc_lib_set__free(a->global_files);
 	alloc_lib_set__free(a->failed_files);
 	symbolizer__free(a->sym);
@@ -411,6 +432,8 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 	out->unwind = a->unwind;
 	out->sites = a->nr_sites;
 	out->sites_overflowed = a->sites_overflowed;
+	out->fault_events = a->fault_events;
+	out->mm_inside_malloc = a->mm_inside_malloc;
 	if (a->sym) {
 		struct symbolizer_stats ss;
 

@@ -30,6 +30,7 @@ struct attr;
 struct bpf_object;
 struct cgroup_resolver;
 struct features;
+struct frame_meta; /* output/records.h */
 struct mounts;
 
 struct attr_opts {
@@ -38,6 +39,12 @@ struct attr_opts {
 	bool malloc_all;     /* ... in every process (--malloc), else only those watched */
 	bool trace_mm;	     /* mmap/munmap/mremap/brk and page-fault hooks */
 	bool trace_mm_all;   /* ... for every cgroup (--trace-mm), else only those watched */
+	/*
+	 * Processes traced by cgroup or pid (not host-wide) also get sampled
+	 * anonymous mmap/sbrk calls (libc's wrappers, pid-filtered uprobes) and
+	 * page faults (per-task perf events): sites of every source.
+	 */
+	bool mm_escalation;
 	bool no_session;     /* use entry+return probes even where sessions exist */
 	bool keep_exited;    /* keep the samples of processes that exit (a report at
 				 * the end of `memobs leaks` shows what was outstanding) */
@@ -56,8 +63,12 @@ struct attr_opts {
 /* A call site of sampled allocations outstanding. */
 struct attr_site {
 	struct alloc_site est;
+	enum memobs_alloc_source source; /* where its samples came from */
 	const char *const *frames; /* innermost first, "func+0xoff (module) file:line";
 				    * owned by the attr object, valid until attr__close() */
+	/* parallel to frames: build-id, mangled name, mapped path, file offset
+	 * (the symbolizer's); owned likewise; NULL: none */
+	const struct frame_meta *meta;
 	size_t nr_frames;
 };
 
@@ -96,6 +107,8 @@ struct attr_stats {
 	__u64 sites_overflowed; /* stacks past that bound, given one overflow site */
 	__u64 cfi_cache_bytes;	   /* the unwind-rule cache now (bounded) */
 	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
+	__u64 fault_events;	   /* per-thread page-fault perf events open now */
+	__u64 mm_inside_malloc;	   /* mm samples made by the allocator itself (not counted twice) */
 	bool session;		      /* uprobe sessions in use */
 };
 
@@ -124,8 +137,15 @@ int attr__poll(struct attr *a, int timeout_ms);
  */
 int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, struct attr_site **out,
 		    size_t *nr);
-/* Estimated bytes outstanding in sampled allocations of a cgroup (0: all cgroups). */
+/* Estimated bytes outstanding in sampled malloc-family allocations of a cgroup (0: all cgroups). */
 __u64 attr__cgroup_outstanding_bytes(struct attr *a, __u64 cgroup_id);
+/*
+ * ... of one source (enum memobs_alloc_source), or ATTR_SOURCE_ARENA: what
+ * the allocator itself mapped (mmap/sbrk inside malloc) and still holds, kept
+ * apart from the sources sites are shown for, to tell retention from a leak.
+ */
+#define ATTR_SOURCE_ARENA MEMOBS_SRC_NR
+__u64 attr__cgroup_source_bytes(struct attr *a, __u64 cgroup_id, __u32 source);
 /* mm sites by bytes (faults: by count), filtered like samples. *out is malloc'd. */
 int attr__top_mm_sites(struct attr *a, const struct alloc_filter *f, size_t n,
 		       struct attr_mm_site **out, size_t *nr);
@@ -137,5 +157,7 @@ __u64 attr__sample_bytes(const struct attr *a);
 struct bpf_object *attr__bpf_object(const struct attr *a);
 
 const char *attr_mm_kind__str(enum memobs_mm_kind kind);
+/* "malloc", "mmap", "brk", "fault" */
+const char *attr_source__str(enum memobs_alloc_source source);
 
 #endif /* MEMOBS_ATTR_H */

@@ -10,6 +10,8 @@
  *                  execs and exits
  *   attr_sites.c   call sites: stacks resolved to frames, the top sites, mm sites
  *   attr_unwind.c  call sites of copied stacks: CFI unwinding, then as above
+ *   attr_faults.c  page-fault sampling: a perf event per traced thread
+ *   attr_source.c  the sources of samples: site ids, what the allocator maps itself
  */
 #ifndef MEMOBS_ATTR_INTERNAL_H
 #define MEMOBS_ATTR_INTERNAL_H
@@ -28,6 +30,10 @@
 #define ATTR_USTACK_PENDING 4096
 /* distinct call sites held (frames symbolized); past it, one overflow site, counted */
 #define ATTR_MAX_SITES 16384
+/* sampled mappings remembered by range (attr_source.c); past it, their faults count */
+#define ATTR_MAX_MAPPED_RANGES 8192
+/* page-fault perf events open at once (one per traced thread); past it, counted failures */
+#define ATTR_MAX_FAULT_EVENTS 4096
 
 struct alloc_lib;
 struct alloc_lib_set;
@@ -48,6 +54,7 @@ struct link_vec {
 struct file_probes {
 	__u64 dev, ino;
 	size_t nr;
+	size_t nr_alloc; /* the first ones, of the malloc family; the mm wrappers follow */
 	__u64 offsets[ATTR_MAX_HOOKS];
 	__u64 cookies[ATTR_MAX_HOOKS];
 };
@@ -58,11 +65,19 @@ struct traced_pid {
 	struct alloc_lib_set *files; /* attached for this process */
 	struct link_vec links;
 	bool explicit; /* watched by pid (attr__watch_pid), not via a cgroup */
+	__u32 fault_events; /* of them in links: page-fault perf events */
 	bool seen;     /* in a watched cgroup at this tick */
+};
+
+/* A sampled mapping alive (mmap, sbrk, arena), by range (attr_source.c). */
+struct mapped_range {
+	__u32 pid;
+	__u64 start, end;
 };
 
 struct site {
 	char **frames;
+	struct frame_meta *meta; /* parallel to frames (output/records.h); NULL: none */
 	size_t nr;
 };
 
@@ -109,6 +124,13 @@ struct attr {
 	struct attr_unwind_stats unwind;
 
 	__u64 attach_failures, probes_at_entry;
+	__u64 fault_events;	/* page-fault perf events open now */
+	__u64 mm_inside_malloc; /* mm samples made by the allocator's own mmap/sbrk */
+	struct mapped_range *mapped; /* the sampled mappings alive */
+	size_t nr_mapped, cap_mapped;
+	__u64 mapped_untracked;	 /* mappings past ATTR_MAX_MAPPED_RANGES */
+	__u64 faults_in_mapped;	 /* fault samples on a sampled mapping's page: not counted twice */
+	bool warned_faults;	/* a fault event failed to open: said once */
 	bool warned_scan; /* a scan failed for want of fds or memory: said once */
 	bool mounted_tracefs; /* memobs mounted it: unmounted once the tracepoints are attached */
 	__u64 last_tick_ms;
@@ -125,6 +147,34 @@ void link_vec__destroy(struct link_vec *lv);
  * process alone (tp set) or host-wide, once per underlying file.
  */
 int attr_scan_and_attach(struct attr *a, int pid, struct traced_pid *tp);
+
+/* attr_faults.c */
+/*
+ * Opens a page-fault event on each thread of a traced process (inherited by
+ * the threads and children it makes afterwards) into tp->links. A process
+ * whose parent is traced has them already. Failures are counted and said once.
+ */
+void attr_attach_faults(struct attr *a, int pid, struct traced_pid *tp);
+
+/* attr_source.c */
+/* A sample's site id: the site's index and the sample's source (enum memobs_alloc_source). */
+__u64 attr_site_id(__u64 index, __u32 source);
+/* ... and back. */
+__u64 attr_site_index(__u64 site_id);
+enum memobs_alloc_source attr_site_source(__u64 site_id);
+/* Narrows a filter to the samples of one source (ATTR_SOURCE_ARENA included), or to all but it. */
+void attr_filter_source(struct alloc_filter *f, __u32 source, bool exclude);
+/*
+ * Whether a site's stack passes through a malloc-family entry point: an
+ * mmap or sbrk the allocator makes for its own arenas, which the malloc
+ * samples already stand for.
+ */
+bool attr_mm_inside_malloc(struct attr *a, __u64 index);
+/* The sampled mappings alive: remembered (non-mapping sources are ignored), forgotten, looked up. */
+void attr_mapped_add(struct attr *a, __u32 pid, __u64 addr, __u64 len, __u32 source);
+void attr_mapped_remove(struct attr *a, __u32 pid, __u64 addr);
+void attr_mapped_forget_pid(struct attr *a, __u32 pid);
+bool attr_mapped_covers(const struct attr *a, __u32 pid, __u64 addr);
 
 /* attr_scope.c */
 /* Host-wide: processes not scanned yet (forks that exec'd before we saw them, dlopen). */
@@ -145,8 +195,13 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 void attr_resolve_mm_stacks(struct attr *a);
 void attr_sites_free(struct attr *a);
 
-/* The site of frames (taken: malloc'd strings in a malloc'd array), shared by equal lists. */
-int attr_site_of_frames(struct attr *a, char **frames, size_t nr, __u64 *index);
+/*
+ * The site of frames (taken: malloc'd strings in a malloc'd array) and their
+ * meta (taken: a malloc'd array of nr, or NULL), shared by equal frame lists:
+ * the first list's meta is kept.
+ */
+int attr_site_of_frames(struct attr *a, char **frames, struct frame_meta *meta, size_t nr,
+			__u64 *index);
 
 /* attr_unwind.c */
 /* A copied stack (MEMOBS_REC_USTACK): unwound, symbolized, its site kept for its sample id. */

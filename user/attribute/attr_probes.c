@@ -25,6 +25,7 @@ static const struct hooked_fn {
 	enum memobs_alloc_fn fn;
 	bool cxx;
 } hooked_fns[] = {
+	/* the malloc family first: a file's first nr_alloc probes are theirs */
 	{ "malloc", MEMOBS_FN_MALLOC, false },
 	{ "calloc", MEMOBS_FN_CALLOC, false },
 	{ "realloc", MEMOBS_FN_REALLOC, false },
@@ -58,7 +59,21 @@ static const struct hooked_fn {
 	{ "_ZdaPvSt11align_val_t", MEMOBS_FN_FREE, true },
 	{ "_ZdlPvmSt11align_val_t", MEMOBS_FN_FREE, true },
 	{ "_ZdaPvmSt11align_val_t", MEMOBS_FN_FREE, true },
+	/*
+	 * Then libc's mm wrappers, for escalations only (pid-filtered): memory
+	 * mapped outside malloc. Runtimes that make the syscall themselves (Go)
+	 * show their growth through the fault samples instead.
+	 */
+	{ "mmap", MEMOBS_FN_MMAP, false },
+	{ "mmap64", MEMOBS_FN_MMAP, false },
+	{ "munmap", MEMOBS_FN_MUNMAP, false },
+	{ "sbrk", MEMOBS_FN_SBRK, false },
 };
+
+static bool is_mm_fn(enum memobs_alloc_fn fn)
+{
+	return fn == MEMOBS_FN_MMAP || fn == MEMOBS_FN_MUNMAP || fn == MEMOBS_FN_SBRK;
+}
 
 /* ---- links ---- */
 
@@ -149,6 +164,8 @@ static void compute_probes(struct attr *a, const struct alloc_lib *lib, struct f
 		fp->offsets[fp->nr] = site.probe_offset;
 		fp->cookies[fp->nr] = h->fn;
 		fp->nr++;
+		if (!is_mm_fn(h->fn))
+			fp->nr_alloc = fp->nr;
 	}
 	free(image);
 }
@@ -178,30 +195,32 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 {
 	const struct file_probes *fp = probes_of(a, lib);
 	char path[32];
-	size_t i;
+	size_t i, nr;
 	int fd, err;
 
 	if (!fp)
 		return -ENOMEM;
+	/* host-wide tracing hooks the malloc family alone: mmap stays free for every process */
+	nr = pid && a->opts.mm_escalation ? fp->nr : fp->nr_alloc;
 	/* the scan's fd, not a path the process could re-point since */
 	err = observed_file__fd_path(&lib->file, path, sizeof(path));
 	if (err)
 		return err;
-	if (!fp->nr) {
+	if (!nr) {
 		p_debug("nothing to hook in '%s'", lib->map_path);
 		return 0;
 	}
 	if (a->session) {
 		fd = uprobe_multi_link_create(bpf_program__fd(a->skel->progs.memobs_alloc_session),
 					      MEMOBS_BPF_TRACE_UPROBE_SESSION, path, fp->offsets,
-					      fp->cookies, fp->nr, pid);
+					      fp->cookies, nr, pid);
 		if (fd < 0) {
 			attach_failed(a, lib, "the malloc-family session probes", fd);
 			return fd;
 		}
 		return link_vec__push(out, NULL, fd);
 	}
-	for (i = 0; i < fp->nr; i++) {
+	for (i = 0; i < nr; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = fp->cookies[i]);
 		struct bpf_link *link;
 
@@ -215,7 +234,7 @@ static int attach_file(struct attr *a, const struct alloc_lib *lib, int pid, str
 			bpf_link__destroy(link);
 			return err;
 		}
-		if (fp->cookies[i] == MEMOBS_FN_FREE)
+		if (fp->cookies[i] == MEMOBS_FN_FREE || fp->cookies[i] == MEMOBS_FN_MUNMAP)
 			continue;
 		opts.retprobe = true;
 		link = bpf_program__attach_uprobe_opts(a->skel->progs.memobs_alloc_ret,

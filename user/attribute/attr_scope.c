@@ -98,6 +98,7 @@ static int trace_pid(struct attr *a, int pid, bool explicit, struct traced_pid *
 	/* the scope first: a probe installed before it would find the pid unknown */
 	bpf_map_update_elem(bpf_map__fd(a->skel->maps.memobs_attr_pids), &key, &one, BPF_ANY);
 	err = attr_scan_and_attach(a, pid, tp);
+	attr_attach_faults(a, pid, tp); /* a process without allocator files still faults (Go) */
 	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
 		char maps[64];
 
@@ -118,6 +119,7 @@ static void untrace_pid(struct attr *a, struct traced_pid *tp, bool forget_sampl
 {
 	__u32 key = tp->pid;
 
+	a->fault_events -= tp->fault_events;
 	link_vec__destroy(&tp->links);
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.memobs_attr_pids), &key);
 	u64map_del(&a->traced, tp->pid);
@@ -190,6 +192,7 @@ static void sweep_bpf_maps(struct attr *a, const struct u64map *dead)
 static void forget_samples_of(struct attr *a, int pid)
 {
 	alloc_sites__remove_pid(a->samples, pid, delete_live_entry, a);
+	attr_mapped_forget_pid(a, pid);
 	u64map_del(&a->sample_pids, pid);
 }
 
@@ -281,7 +284,9 @@ static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth, str
 
 	if (depth > 32 || stat(dir, &st))
 		return;
-	if (a->opts.trace_mm && !a->opts.trace_mm_all)
+	/* mm hooks are scoped by cgroup: --trace-mm's tracepoints, and the fault events a
+	 * traced process's children inherit before a rescan traces them */
+	if ((a->opts.trace_mm && !a->opts.trace_mm_all) || a->opts.mm_escalation)
 		watch_cgroup_ids(a, st.st_ino, on);
 	if (on && a->opts.malloc && !a->opts.malloc_all) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
@@ -293,6 +298,13 @@ static void walk_cgroup(struct attr *a, const char *dir, bool on, int depth, str
 		if (procs)
 			fclose(procs);
 	}
+	/*
+	 * The root cgroup's descendants are every other cgroup of the host: a
+	 * suspect root (its own processes grew: the detector's figures of a
+	 * cgroup are its own processes') is traced alone, never the whole node
+	 */
+	if (depth == 0 && !strcmp(dir, a->opts.mounts->cgroup2))
+		return;
 	d = opendir(dir);
 	if (!d)
 		return;
@@ -453,7 +465,7 @@ int attr__unwatch_cgroup(struct attr *a, __u64 cgroup_id)
 		return -ENOENT;
 	if (!cgroup_dir(a, cgroup_id, dir, sizeof(dir)))
 		walk_cgroup(a, dir, false, 0, NULL);
-	else if (a->opts.trace_mm && !a->opts.trace_mm_all)
+	else if ((a->opts.trace_mm && !a->opts.trace_mm_all) || a->opts.mm_escalation)
 		watch_cgroup_ids(a, cgroup_id, false);
 	/* the next rescan untraces the processes no other watched cgroup holds */
 	rescan_cgroups(a);

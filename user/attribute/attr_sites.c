@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "attribute/attr_internal.h"
 #include "attribute/symbolize.h"
+#include "output/records.h"
 #include "util/array.h"
 
 /* ---- stacks and call sites ---- */
@@ -30,13 +31,16 @@ static __u64 hash_frames(char **frames, size_t nr)
 	return h | 1;
 }
 
-static void free_frames(char **frames, size_t nr)
+static void free_frames(char **frames, struct frame_meta *meta, size_t nr)
 {
 	size_t i;
 
-	for (i = 0; i < nr; i++)
+	for (i = 0; frames && i < nr; i++)
 		free(frames[i]);
+	for (i = 0; meta && i < nr; i++)
+		frame_meta__clear(&meta[i]);
 	free(frames);
+	free(meta);
 }
 
 /*
@@ -56,46 +60,53 @@ static int overflow_site(struct attr *a, __u64 *index)
 	frames = calloc(1, sizeof(*frames));
 	if (!frames || !(frames[0] = strdup("[site table full: further distinct stacks]")) ||
 	    ARRAY_GROW(a->sites, a->cap_sites, a->nr_sites + 1)) {
-		free_frames(frames, frames && frames[0] ? 1 : 0);
+		free_frames(frames, NULL, frames && frames[0] ? 1 : 0);
 		return -ENOMEM;
 	}
 	a->sites[a->nr_sites].frames = frames;
+	a->sites[a->nr_sites].meta = NULL; /* no file names it */
 	a->sites[a->nr_sites].nr = 1;
 	*index = a->nr_sites++;
 	a->overflow_site = *index + 1;
 	return 0;
 }
 
-static int add_site(struct attr *a, char **frames, size_t nr, __u64 *index)
+/* Sites are keyed by their frame strings: the meta of the first list that makes one is kept. */
+static int add_site(struct attr *a, char **frames, struct frame_meta *meta, size_t nr, __u64 *index)
 {
 	__u64 h = hash_frames(frames, nr);
 	uint64_t found;
 
 	if (u64map_get(&a->site_by_hash, h, &found)) {
-		free_frames(frames, nr);
+		free_frames(frames, meta, nr);
 		*index = found;
 		return 0;
 	}
 	if (a->nr_sites >= ATTR_MAX_SITES) {
-		free_frames(frames, nr);
+		free_frames(frames, meta, nr);
 		return overflow_site(a, index);
 	}
-	if (ARRAY_GROW(a->sites, a->cap_sites, a->nr_sites + 1))
+	if (ARRAY_GROW(a->sites, a->cap_sites, a->nr_sites + 1)) {
+		free_frames(frames, meta, nr);
 		return -ENOMEM;
+	}
 	a->sites[a->nr_sites].frames = frames;
+	a->sites[a->nr_sites].meta = meta;
 	a->sites[a->nr_sites].nr = nr;
 	*index = a->nr_sites++;
 	return u64map_put(&a->site_by_hash, h, *index);
 }
 
-int attr_site_of_frames(struct attr *a, char **frames, size_t nr, __u64 *index)
+int attr_site_of_frames(struct attr *a, char **frames, struct frame_meta *meta, size_t nr,
+			__u64 *index)
 {
-	return add_site(a, frames, nr, index);
+	return add_site(a, frames, meta, nr, index);
 }
 
 int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, __u64 *index)
 {
 	struct memobs_stack st;
+	struct frame_meta *meta;
 	char **frames;
 	size_t nr = 0, i;
 	uint64_t found;
@@ -106,8 +117,12 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 		return 0;
 	}
 	frames = calloc(MEMOBS_ATTR_STACK_DEPTH, sizeof(*frames));
-	if (!frames)
+	meta = calloc(MEMOBS_ATTR_STACK_DEPTH, sizeof(*meta));
+	if (!frames || !meta) {
+		free(frames);
+		free(meta);
 		return -ENOMEM;
+	}
 	if (!stack_id ||
 	    bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.memobs_attr_stacks), &stack_id, &st)) {
 		frames[nr++] = strdup("[stack not kept]");
@@ -115,8 +130,8 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 		for (i = 0; i < st.nr && i < MEMOBS_ATTR_STACK_DEPTH; i++) {
 			if (!st.ips[i])
 				continue; /* the kernel added the caller itself: see attr_stack.bpf.h */
-			if (symbolizer__resolve_one(a->sym, pid, st.ips[i], !(ip_first && i == 0),
-						    &frames[nr])) {
+			if (symbolizer__resolve_frame(a->sym, pid, st.ips[i], !(ip_first && i == 0),
+						      &frames[nr], &meta[nr])) {
 				char hex[32];
 
 				snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)st.ips[i]);
@@ -128,7 +143,7 @@ int attr_site_of_stack(struct attr *a, __u64 stack_id, int pid, bool ip_first, _
 	for (i = 0; i < nr; i++)
 		if (!frames[i])
 			frames[i] = strdup("?");
-	if ((err = add_site(a, frames, nr, index)))
+	if ((err = add_site(a, frames, meta, nr, index)))
 		return err;
 	if (stack_id && (err = u64map_put(&a->stack_owner, stack_id, pid)))
 		return err;
@@ -151,13 +166,10 @@ void attr_resolve_mm_stacks(struct attr *a)
 
 void attr_sites_free(struct attr *a)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < a->nr_sites; i++) {
-		for (j = 0; j < a->sites[i].nr; j++)
-			free(a->sites[i].frames[j]);
-		free(a->sites[i].frames);
-	}
+	for (i = 0; i < a->nr_sites; i++)
+		free_frames(a->sites[i].frames, a->sites[i].meta, a->sites[i].nr);
 	free(a->sites);
 	a->sites = NULL;
 	a->nr_sites = a->cap_sites = 0;
@@ -168,13 +180,15 @@ void attr_sites_free(struct attr *a)
 int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, struct attr_site **out,
 		    size_t *nr)
 {
+	struct alloc_filter shown = f ? *f : (struct alloc_filter){ 0 };
 	struct alloc_site *top;
 	struct attr_site *sites;
 	size_t i;
 	int err;
 
+	attr_filter_source(&shown, ATTR_SOURCE_ARENA, true); /* the allocator's own: not a site */
 	attr_drain_some(a);
-	if ((err = alloc_sites__top(a->samples, f, n, &top, nr)))
+	if ((err = alloc_sites__top(a->samples, &shown, n, &top, nr)))
 		return err;
 	sites = calloc(*nr ? *nr : 1, sizeof(*sites));
 	if (!sites) {
@@ -182,10 +196,14 @@ int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, stru
 		return -ENOMEM;
 	}
 	for (i = 0; i < *nr; i++) {
+		__u64 index = attr_site_index(top[i].site_id);
+
 		sites[i].est = top[i];
-		if (top[i].site_id < a->nr_sites) {
-			sites[i].frames = (const char *const *)a->sites[top[i].site_id].frames;
-			sites[i].nr_frames = a->sites[top[i].site_id].nr;
+		sites[i].source = attr_site_source(top[i].site_id);
+		if (index < a->nr_sites) {
+			sites[i].frames = (const char *const *)a->sites[index].frames;
+			sites[i].meta = a->sites[index].meta;
+			sites[i].nr_frames = a->sites[index].nr;
 		}
 	}
 	free(top);
@@ -195,8 +213,14 @@ int attr__top_sites(struct attr *a, const struct alloc_filter *f, size_t n, stru
 
 __u64 attr__cgroup_outstanding_bytes(struct attr *a, __u64 cgroup_id)
 {
+	return attr__cgroup_source_bytes(a, cgroup_id, MEMOBS_SRC_MALLOC);
+}
+
+__u64 attr__cgroup_source_bytes(struct attr *a, __u64 cgroup_id, __u32 source)
+{
 	struct alloc_filter f = { .cgroup_id = cgroup_id };
 
+	attr_filter_source(&f, source, false);
 	attr_drain_some(a);
 	return (__u64)(alloc_sites__outstanding_bytes(a->samples, &f) + 0.5);
 }

@@ -13,6 +13,7 @@
 #include "attribute/attr_internal.h"
 #include "attribute/symbolize.h"
 #include "attribute/unwind.h"
+#include "output/records.h"
 
 /* stack hashes -> sites held before the table is emptied (it refills as stacks recur) */
 #define STACK_SITES_MAX 65536
@@ -88,14 +89,19 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 			   __u64 *index)
 {
 	char **frames = calloc(u->nr + 2, sizeof(*frames));
+	struct frame_meta *meta = calloc(u->nr + 2, sizeof(*meta));
 	size_t nr = 0, i;
 
-	if (!frames)
+	if (!frames || !meta) {
+		free(frames);
+		free(meta);
 		return -ENOMEM;
+	}
 	for (i = 0; i < u->nr; i++) {
 		bool exact = i < 64 && (u->exact & (1ULL << i));
 
-		if (symbolizer__resolve_one(a->sym, pid, u->ips[i], !exact, &frames[nr]))
+		if (symbolizer__resolve_frame(a->sym, pid, u->ips[i], !exact, &frames[nr],
+					      &meta[nr]))
 			asprintf(&frames[nr], "0x%llx", (unsigned long long)u->ips[i]);
 		nr++;
 	}
@@ -106,7 +112,7 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 	for (i = 0; i < nr; i++)
 		if (!frames[i])
 			frames[i] = strdup("?");
-	return attr_site_of_frames(a, frames, nr, index);
+	return attr_site_of_frames(a, frames, meta, nr, index);
 }
 
 static void count_walk(struct attr *a, const struct unwind_result *u)
@@ -141,7 +147,10 @@ void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, siz
 	mem = (struct unwind_mem){ .base = rec->regs[MEMOBS_UREG_SP],
 				   .data = rec->stack,
 				   .len = rec->stack_len };
-	unwind_walk(&regs, &mem, ATTR_UNWIND_DEPTH, row_of, &ctx, &u);
+	if (rec->flags & MEMOBS_USTACK_AT_PC)
+		unwind_walk_from_pc(&regs, &mem, ATTR_UNWIND_DEPTH, row_of, &ctx, &u);
+	else
+		unwind_walk(&regs, &mem, ATTR_UNWIND_DEPTH, row_of, &ctx, &u);
 	count_walk(a, &u);
 	h = hash_stack(ctx.walk.pid, &u);
 	if (u64map_get(&a->stack_site, h, &found)) {

@@ -4,7 +4,9 @@
 #include <string.h>
 #include "attribute/attr.h"
 #include "attribute/escalate.h"
+#include "attribute/runtime.h"
 #include "model/caller.h"
+#include "model/growth.h"
 #include "output/profile_dir.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -30,6 +32,8 @@ struct escalation {
 	size_t nr_sites;
 	__u64 anon_growth_bytes;
 	__u64 malloc_bytes;
+	__u64 mapped_bytes; /* mmap and sbrk outside malloc, still mapped */
+	__u64 arena_bytes;  /* the allocator's own mmap/sbrk */
 	bool not_from_malloc;
 	char *profile; /* its path, written when it concluded; NULL: none */
 };
@@ -77,7 +81,11 @@ int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 		.stack_bytes = opts->stack_bytes,
 		.malloc = opts->malloc_all || opts->escalate,
 		.malloc_all = opts->malloc_all,
-		/* escalation adds no syscall or fault hooks: those fire host-wide */
+		/*
+		 * escalation adds no syscall tracepoint or fault tracepoint (those
+		 * fire host-wide); its mm sources are the suspect's own probes
+		 */
+		.mm_escalation = opts->escalate && !opts->malloc_all,
 		.trace_mm = opts->trace_mm_all,
 		.trace_mm_all = opts->trace_mm_all,
 		.mounts = opts->mounts,
@@ -251,6 +259,30 @@ void escalator__annotate(struct escalator *e, struct snapshot *snap)
 	}
 }
 
+/*
+ * The episode was cleared while its escalation ran: the escalation ends with
+ * it, without a follow-up line (the story of that episode ended at `cleared`).
+ * Another metric's episode of the same cgroup, still suspected, does not end it.
+ */
+static void end_escalation(struct escalator *e, const struct leak_alert *cleared)
+{
+	__u64 cgroup_id = cleared->cgroup_id;
+	size_t i;
+
+	for (i = 0; i < e->nr_active; i++) {
+		struct escalation *esc = e->active[i];
+
+		if (esc->alert.cgroup_id != cgroup_id || esc->alert.metric != cleared->metric)
+			continue;
+		p_info("escalation of cgroup '%s' ended: its episode was cleared",
+		       esc->alert.path ? esc->alert.path : "?");
+		attr__unwatch_cgroup(e->attr, cgroup_id);
+		escalation__free(esc);
+		e->active[i] = e->active[--e->nr_active];
+		return;
+	}
+}
+
 void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 			 const struct leak_alert *alert)
 {
@@ -258,6 +290,10 @@ void escalator__on_alert(struct escalator *e, const struct snapshot *snap,
 	struct escalation *esc;
 	int err;
 
+	if (alert->state == LEAK_ALERT_CLEARED) {
+		end_escalation(e, alert);
+		return;
+	}
 	/* host-wide tracing already sees everything; one escalation per cgroup at a time */
 	if (!e->opts.escalate || e->opts.malloc_all || alert->state != LEAK_ALERT_SUSPECTED ||
 	    escalating(e, alert->cgroup_id))
@@ -310,8 +346,10 @@ static struct site_record *site_records_of(const struct escalator *e, struct att
 		r[i].est = &sites[i].est;
 		r[i].frames = sites[i].frames;
 		r[i].nr_frames = sites[i].nr_frames;
+		r[i].meta = sites[i].meta;
 		r[i].caller = caller_rule__frame(e->opts.callers, sites[i].frames,
 						 sites[i].nr_frames);
+		r[i].source = attr_source__str(sites[i].source);
 	}
 	return r;
 }
@@ -359,6 +397,11 @@ static void conclude(struct escalator *e, struct escalation *esc, const struct s
 	if (attr__top_sites(e->attr, &filter, e->opts.top_sites, &esc->sites, &esc->nr_sites))
 		esc->nr_sites = 0;
 	esc->malloc_bytes = attr__cgroup_outstanding_bytes(e->attr, esc->alert.cgroup_id);
+	esc->mapped_bytes =
+		attr__cgroup_source_bytes(e->attr, esc->alert.cgroup_id, MEMOBS_SRC_MMAP) +
+		attr__cgroup_source_bytes(e->attr, esc->alert.cgroup_id, MEMOBS_SRC_BRK);
+	esc->arena_bytes =
+		attr__cgroup_source_bytes(e->attr, esc->alert.cgroup_id, ATTR_SOURCE_ARENA);
 	esc->anon_growth_bytes = anon_now > esc->anon_at_start ? anon_now - esc->anon_at_start : 0;
 	esc->not_from_malloc = esc->anon_growth_bytes > 0 &&
 			       esc->malloc_bytes < NOT_FROM_MALLOC_SHARE * esc->anon_growth_bytes;
@@ -377,6 +420,12 @@ static void escalation__record(const struct escalation *esc, const struct snapsh
 {
 	const struct cgroup_stat *cg = snapshot__find_cgroup(snap, esc->alert.cgroup_id);
 	struct leak_record *l = &r->leak;
+	struct growth_figures growth = {
+		.anon_growth = esc->anon_growth_bytes,
+		.malloc_bytes = esc->malloc_bytes,
+		.arena_bytes = esc->arena_bytes,
+		.mapped_bytes = esc->mapped_bytes,
+	};
 
 	if (cg)
 		record__init(r, RECORD_LEAK, snap->ts_ms, cg);
@@ -392,6 +441,17 @@ static void escalation__record(const struct escalation *esc, const struct snapsh
 	l->malloc_outstanding_bytes = esc->malloc_bytes;
 	l->not_from_malloc = esc->not_from_malloc;
 	l->profile = esc->profile;
+	if (l->has_top_process) {
+		/* once per episode: read afresh, the verdict of the process as it is now */
+		enum runtime_kind kind = runtime__detect((int)l->top_pid);
+
+		l->runtime = runtime_kind__str(kind);
+		runtime__hint(kind, l->top_pid, true, l->not_from_malloc, l->hint, sizeof(l->hint));
+		growth.managed_runtime = kind != RUNTIME_NATIVE && kind != RUNTIME_UNKNOWN;
+	}
+	l->mapped_bytes = esc->mapped_bytes;
+	l->arena_bytes = esc->arena_bytes;
+	l->growth_held_by = growth__held_by(&growth);
 }
 
 size_t escalator__finish_due(struct escalator *e, const struct snapshot *snap,
@@ -433,4 +493,6 @@ void escalator__add_stats(struct escalator *e, struct pipeline_stats *st)
 	st->attach_failures += as.attach_failures;
 	st->symbol_cache_evictions += as.symbol_cache_evictions;
 	st->symbol_timeouts += as.symbol_timeouts;
+	st->mm_hook_hits += as.bpf[MEMOBS_ATTR_STAT_MM_CALLS] + as.bpf[MEMOBS_ATTR_STAT_FAULTS];
+	st->mm_hook_hits_out_of_scope += as.bpf[MEMOBS_ATTR_STAT_OUT_OF_SCOPE];
 }

@@ -47,6 +47,11 @@ static const struct known_func known_funcs[] = {
 	{ "_ZdaPvSt11align_val_t", 2 },
 	{ "_ZdlPvmSt11align_val_t", 3 },
 	{ "_ZdaPvmSt11align_val_t", 3 },
+	/* libc's mm wrappers (escalation): munmap's one argument outlives its syscall */
+	{ "mmap", 6 },
+	{ "mmap64", 6 },
+	{ "munmap", 2 | PROBE_PLACE_PAST_SYSCALL },
+	{ "sbrk", 1 },
 };
 
 int probe_place__nr_args(const char *func)
@@ -136,6 +141,16 @@ static const char *blocks_walk(csh cs, const cs_insn *insn, int nr_args)
 	cs_regs regs_read, regs_write;
 	uint8_t nr_read, nr_write, i;
 	const cs_x86 *x86 = &insn->detail->x86;
+
+	/*
+	 * The kernel keeps every register but rax, rcx and r11 across a syscall:
+	 * a function whose arguments are none of those can be probed after it
+	 * (munmap: the probe then sees the unmap done, which is all it needs)
+	 */
+	if (insn->id == X86_INS_SYSCALL && (nr_args & PROBE_PLACE_PAST_SYSCALL) &&
+	    (nr_args & ~PROBE_PLACE_PAST_SYSCALL) <= 3)
+		return NULL;
+	nr_args &= ~PROBE_PLACE_PAST_SYSCALL;
 
 	if (cs_insn_group(cs, insn, CS_GRP_JUMP) || cs_insn_group(cs, insn, CS_GRP_CALL) ||
 	    cs_insn_group(cs, insn, CS_GRP_RET) || cs_insn_group(cs, insn, CS_GRP_INT) ||
@@ -253,7 +268,7 @@ int probe_place__choose_args(const __u8 *code, size_t len, __u64 func_offset, in
 	out->probe_offset = func_offset;
 	if (!code || !len)
 		return -EINVAL;
-	if (nr_args < 0 || nr_args > 6)
+	if (nr_args < 0 || (nr_args & ~PROBE_PLACE_PAST_SYSCALL) > 6)
 		nr_args = PROBE_PLACE_ALL_ARGS;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
 		set_entry(out, "entry: capstone unavailable");

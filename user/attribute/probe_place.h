@@ -41,6 +41,8 @@
 #define PROBE_PLACE_MAX_BYTES 64
 /* Arguments assumed for functions the table in probe_place.c does not know. */
 #define PROBE_PLACE_ALL_ARGS 6
+/* or'ed into nr_args: the arguments survive a syscall, the probe may follow one */
+#define PROBE_PLACE_PAST_SYSCALL 0x100
 
 struct probe_site {
 	__u64 func_offset;	/* file offset of the function's entry (a uprobe at +0) */

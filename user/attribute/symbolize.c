@@ -14,6 +14,7 @@
 #include "attribute/symbolize_elf.h"
 #include "attribute/symbolize_worker.h"
 #include "attribute/cfi_cache.h"
+#include "output/records.h"
 #include "util/array.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -44,6 +45,8 @@ struct sym_file {
 	__u32 id;	  /* sym_elf's, in the helper or in memobs */
 	size_t image_len; /* its copy's bytes */
 	__u64 last_use;	  /* symbolizer tick of the last lookup: LRU */
+	/* its GNU build-id in lowercase hex; "": none */
+	char build_id[2 * SYM_ELF_BUILD_ID_MAX + 1];
 };
 
 /* A (device, inode) as some maps line shows it, to the file behind it. */
@@ -450,8 +453,21 @@ static struct sym_file *file_by_id(struct symbolizer *s, __u32 id)
 	return NULL;
 }
 
+static void hex_of(char *out, const __u8 *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
 /* The parsed image id of len bytes (existed: one held already): its entry. */
-static struct sym_file *file_add(struct symbolizer *s, __u32 id, bool existed, size_t len)
+static struct sym_file *file_add(struct symbolizer *s, __u32 id, bool existed, size_t len,
+				 const __u8 *build_id, size_t build_id_len)
 {
 	struct sym_file *f = existed ? file_by_id(s, id) : NULL;
 
@@ -470,6 +486,8 @@ static struct sym_file *file_add(struct symbolizer *s, __u32 id, bool existed, s
 	f->id = id;
 	f->image_len = len;
 	f->last_use = s->tick;
+	if (build_id_len <= SYM_ELF_BUILD_ID_MAX)
+		hex_of(f->build_id, build_id, build_id_len);
 	s->image_bytes += len;
 	s->files[s->nr_files++] = f;
 	return f;
@@ -524,14 +542,13 @@ static __u64 load_deadline(__u64 deadline_ns)
 static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64 deadline_ns,
 		     struct sym_file **out)
 {
+	struct sym_worker_image loaded = {};
 	struct observed_file file;
 	struct sym_alias *alias;
-	bool existed = false;
-	size_t len = 0;
 	void *image;
 	__u32 id = 0;
 	__u64 cap;
-	int err;
+	int err, n;
 
 	*out = NULL;
 	alias = find_alias(s, m->dev, m->ino);
@@ -549,12 +566,15 @@ static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64
 	if (file.size > cap) {
 		err = -EFBIG;
 	} else if (s->elf) {
-		err = observed_file__read_all(&file, cap, &image, &len);
+		err = observed_file__read_all(&file, cap, &image, &loaded.len);
 		if (!err)
-			err = sym_elf__load(s->elf, image, len, m->module, &id, &existed);
+			err = sym_elf__load(s->elf, image, loaded.len, m->module, &id,
+					    &loaded.existed);
+		if (!err && (n = sym_elf__build_id(s->elf, id, loaded.build_id)) > 0)
+			loaded.build_id_len = (size_t)n;
 	} else {
-		err = sym_worker__load(s->worker, file.fd, cap, m->module, load_deadline(deadline_ns), &id,
-				       &existed, &len);
+		err = sym_worker__load(s->worker, file.fd, cap, m->module,
+				       load_deadline(deadline_ns), &id, &loaded);
 	}
 	observed_file__close(&file);
 	if (err == -EAGAIN)
@@ -565,7 +585,7 @@ static int load_file(struct symbolizer *s, int pid, struct sym_mapping *m, __u64
 		add_alias(s, m->dev, m->ino, NULL);
 		return 0;
 	}
-	*out = file_add(s, id, existed, len);
+	*out = file_add(s, id, loaded.existed, loaded.len, loaded.build_id, loaded.build_id_len);
 	add_alias(s, m->dev, m->ino, *out);
 	return 0;
 }
@@ -591,8 +611,32 @@ static int format_result(__u64 module_off, const char *module, const char *name,
 	return n < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * What the frame string does not say (meta NULL: not wanted): the mapping's
+ * path and the file offset, the file's build-id, the mangled name. The path
+ * is maps's (at most a line of it), the name bounded by the helper's reply.
+ */
+static int frame_meta_of(const struct sym_mapping *m, __u64 offset, const char *raw_name,
+			 struct frame_meta *meta)
+{
+	if (!meta)
+		return 0;
+	meta->file_offset = offset;
+	meta->path = strdup(m->path);
+	if (m->file && m->file->build_id[0])
+		meta->build_id = strdup(m->file->build_id);
+	if (raw_name)
+		meta->raw_name = strndup(raw_name, SYM_ELF_DEMANGLE_MAX);
+	if (!meta->path || (m->file && m->file->build_id[0] && !meta->build_id) ||
+	    (raw_name && !meta->raw_name)) {
+		frame_meta__clear(meta);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int format_frame(struct symbolizer *s, struct sym_mapping *m, __u64 addr,
-			bool is_return_addr, __u64 deadline_ns, char **out)
+			bool is_return_addr, __u64 deadline_ns, char **out, struct frame_meta *meta)
 {
 	struct sym_file *f = m->file;
 	__u64 offset = addr - m->start + m->offset;
@@ -601,9 +645,13 @@ static int format_frame(struct symbolizer *s, struct sym_mapping *m, __u64 addr,
 	int err = 0;
 
 	if (f && s->elf) {
-		if (!sym_elf__lookup(s->elf, f->id, offset, is_return_addr, &frame))
-			return format_result(frame.has_vaddr ? frame.vaddr : offset, m->module,
-					     frame.name, frame.sym_off, frame.src, frame.line, out);
+		if (!sym_elf__lookup(s->elf, f->id, offset, is_return_addr, &frame)) {
+			err = frame_meta_of(m, offset, frame.raw_name, meta);
+			return err ? err
+				   : format_result(frame.has_vaddr ? frame.vaddr : offset,
+						   m->module, frame.name, frame.sym_off, frame.src,
+						   frame.line, out);
+		}
 	} else if (f) {
 		err = sym_worker__lookup(s->worker, f->id, offset, is_return_addr, deadline_ns,
 					 &wf);
@@ -613,10 +661,13 @@ static int format_frame(struct symbolizer *s, struct sym_mapping *m, __u64 addr,
 			m->loaded = true; /* m->file is NULL now */
 		}
 	}
-	err = format_result(wf.has_vaddr ? wf.vaddr : offset, m->module, wf.name, wf.sym_off,
-			    wf.src, wf.line, out);
+	err = frame_meta_of(m, offset, wf.raw_name, meta);
+	if (!err)
+		err = format_result(wf.has_vaddr ? wf.vaddr : offset, m->module, wf.name,
+				    wf.sym_off, wf.src, wf.line, out);
 	free(wf.name);
 	free(wf.src);
+	free(wf.raw_name);
 	return err;
 }
 
@@ -802,7 +853,7 @@ static struct sym_mapping *mapping_loaded(struct symbolizer *s, struct sym_proc 
 }
 
 static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool is_return_addr,
-		      bool *reread, char **out)
+		      bool *reread, char **out, struct frame_meta *meta)
 {
 	__u64 deadline_ns = lookup_deadline(s);
 	struct sym_mapping *m;
@@ -811,21 +862,45 @@ static int resolve_in(struct symbolizer *s, struct sym_proc *p, __u64 addr, bool
 	m = mapping_loaded(s, p, addr, reread, &deadline_ns);
 	if (!m)
 		return format_unmapped(s, p, addr, is_return_addr, out);
-	return format_frame(s, m, addr, is_return_addr, deadline_ns, out);
+	return format_frame(s, m, addr, is_return_addr, deadline_ns, out, meta);
 }
 
-int symbolizer__resolve_one(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
-			    char **out)
+void frame_meta__clear(struct frame_meta *m)
+{
+	if (!m)
+		return;
+	free(m->build_id);
+	free(m->raw_name);
+	free(m->path);
+	memset(m, 0, sizeof(*m));
+}
+
+int symbolizer__resolve_frame(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
+			      char **out, struct frame_meta *meta)
 {
 	struct sym_proc *p;
 	bool reread = false;
 	int err = 0;
 
 	*out = NULL;
+	if (meta)
+		memset(meta, 0, sizeof(*meta));
 	p = get_proc(s, pid, &err);
 	if (!p)
 		return err;
-	return resolve_in(s, p, addr, is_return_addr, &reread, out);
+	err = resolve_in(s, p, addr, is_return_addr, &reread, out, meta);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		frame_meta__clear(meta);
+	}
+	return err;
+}
+
+int symbolizer__resolve_one(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
+			    char **out)
+{
+	return symbolizer__resolve_frame(s, pid, addr, is_return_addr, out, NULL);
 }
 
 int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *addrs, size_t n, char **out)
@@ -841,7 +916,7 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *addrs, size_
 	if (!p)
 		return err;
 	for (i = 0; i < n; i++) {
-		err = resolve_in(s, p, addrs[i], i > 0, &reread, &out[i]);
+		err = resolve_in(s, p, addrs[i], i > 0, &reread, &out[i], NULL);
 		if (err) {
 			for (j = 0; j < i; j++) {
 				free(out[j]);

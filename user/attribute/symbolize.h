@@ -113,6 +113,23 @@ int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *addrs, size_
 int symbolizer__resolve_one(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
 			    char **out);
 
+struct frame_meta; /* output/records.h */
+
+/*
+ * symbolizer__resolve_one(), and in *meta (zeroed first) what the string
+ * does not say: the path maps shows and the file offset of the address when
+ * it lies in a file mapping, the file's GNU build-id (hex; read with the
+ * file: none when the file could not be read, or its note is past 64 bytes),
+ * and the symbol's mangled name when the string shows its demangling. Its
+ * strings are malloc'd: frame_meta__clear() frees them. Returns as
+ * symbolizer__resolve_one() does; on an error neither *out nor *meta holds
+ * anything.
+ */
+int symbolizer__resolve_frame(struct symbolizer *s, int pid, __u64 addr, bool is_return_addr,
+			      char **out, struct frame_meta *meta);
+/* Frees what symbolizer__resolve_frame() put in m and zeroes it; NULL-safe. */
+void frame_meta__clear(struct frame_meta *m);
+
 /*
  * Drop per-pid state (the process exited), and the files only it mapped;
  * strings the caller holds stay valid.

@@ -14,7 +14,7 @@
 #include "util/array.h"
 #include "util/log.h"
 
-#define BUILD_ID_MAX 64
+#define BUILD_ID_MAX SYM_ELF_BUILD_ID_MAX
 #define LOADS_MAX 16
 
 /* One ELF image, shared by every mapping of it (by build-id). */
@@ -255,7 +255,7 @@ static struct elf_image *image_by_build_id(struct sym_elf *e, const __u8 *id, si
 	return NULL;
 }
 
-static struct elf_image *image_by_id(struct sym_elf *e, __u32 id, size_t *index)
+static struct elf_image *image_by_id(const struct sym_elf *e, __u32 id, size_t *index)
 {
 	size_t i;
 
@@ -351,6 +351,16 @@ int sym_elf__load(struct sym_elf *e, void *image, size_t len, const char *module
 		return 0;
 	}
 	return image_new(e, image, len, elf, module, build_id, build_id_len, id);
+}
+
+int sym_elf__build_id(const struct sym_elf *e, __u32 id, __u8 *out)
+{
+	const struct elf_image *f = e ? image_by_id(e, id, NULL) : NULL;
+
+	if (!f)
+		return -ENOENT;
+	memcpy(out, f->build_id, f->build_id_len);
+	return (int)f->build_id_len;
 }
 
 void sym_elf__drop(struct sym_elf *e, __u32 id)
@@ -500,6 +510,8 @@ int sym_elf__lookup(struct sym_elf *e, __u32 id, __u64 file_offset, bool is_retu
 		return 0;
 	}
 	out->name = demangle(e, name);
+	if (out->name != name)
+		out->raw_name = name; /* demangle() took it: at most SYM_ELF_DEMANGLE_MAX bytes */
 	out->sym_off = sym_off + (dwfl_addr - lookup);
 	line = dwfl_module_getsrc(f->mod, lookup);
 	src = line ? dwfl_lineinfo(line, NULL, &out->line, NULL, NULL, NULL) : NULL;

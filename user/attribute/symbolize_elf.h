@@ -33,12 +33,20 @@ struct sym_elf;
 #define SYM_ELF_NAME_MAX 4096
 /* the longest source basename taken from .gopclntab (cut there) */
 #define SYM_ELF_SRC_MAX 1024
+/* the longest GNU build-id kept: a longer note is refused (the file then has none) */
+#define SYM_ELF_BUILD_ID_MAX 64
 
 /* What one file offset resolves to; name NULL when no symbol covers it. */
 struct sym_elf_frame {
 	const char *name; /* the symbol, demangled when it is a C++ or Rust name */
-	__u64 sym_off;	  /* of the address from the symbol's start */
-	const char *src;  /* basename of the source file; NULL: no line */
+	/*
+	 * the symbol as the file names it (mangled) when name is its demangling;
+	 * NULL when name is the file's own (C, Go, a name left mangled). At most
+	 * SYM_ELF_DEMANGLE_MAX bytes: longer names are never demangled.
+	 */
+	const char *raw_name;
+	__u64 sym_off;	 /* of the address from the symbol's start */
+	const char *src; /* basename of the source file; NULL: no line */
 	int line;
 	bool has_vaddr; /* the offset lies in a PT_LOAD: vaddr is set */
 	__u64 vaddr;	/* the address as the ELF's own vaddr (what perf and pprof show) */
@@ -55,6 +63,11 @@ void sym_elf__free(struct sym_elf *e);
 int sym_elf__load(struct sym_elf *e, void *image, size_t len, const char *module, __u32 *id,
 		  bool *existed);
 void sym_elf__drop(struct sym_elf *e, __u32 id); /* an unknown id is ignored */
+/*
+ * The GNU build-id of image id into out (SYM_ELF_BUILD_ID_MAX bytes): its
+ * length, 0 when it has none (or one past the bound), -ENOENT for an unknown id.
+ */
+int sym_elf__build_id(const struct sym_elf *e, __u32 id, __u8 *out);
 
 /*
  * The symbol and line at file_offset of image id (a return address looked

@@ -62,9 +62,12 @@ struct sym_worker_reply {
 	__u64 sym_off;	/* LOOKUP */
 	__u64 vaddr;	/* LOOKUP: the address as the ELF's vaddr; NO_VADDR: in no PT_LOAD */
 	__s32 line;	/* LOOKUP: 0 for none */
-	__u16 name_len; /* LOOKUP: 0 for none; name_len bytes of text, then src_len */
+	__u16 name_len; /* LOOKUP: 0 for none; name_len bytes of text, then src_len, then raw_len */
 	__u16 src_len;
-	char text[SYM_WORKER_NAME_MAX + SYM_WORKER_SRC_MAX];
+	__u16 raw_len;	    /* LOOKUP: the mangled name's bytes when name is its demangling */
+	__u16 build_id_len; /* LOAD: 0 for none */
+	__u8 build_id[SYM_WORKER_BUILD_ID_MAX]; /* LOAD */
+	char text[SYM_WORKER_NAME_MAX + SYM_WORKER_SRC_MAX + SYM_WORKER_NAME_MAX];
 };
 
 struct sym_worker {
@@ -230,7 +233,8 @@ static int recv_request(struct sym_worker_req *req, int *fd)
 
 static void send_reply(struct sym_worker_reply *rep)
 {
-	size_t len = offsetof(struct sym_worker_reply, text) + rep->name_len + rep->src_len;
+	size_t len = offsetof(struct sym_worker_reply, text) + rep->name_len + rep->src_len +
+		     rep->raw_len;
 
 	if (send(WORKER_SOCK_FD, rep, len, MSG_NOSIGNAL) < 0)
 		_exit(1);
@@ -260,6 +264,12 @@ static void serve_load(struct sym_elf *elf, const struct sym_worker_req *req, in
 		err = sym_elf__load(elf, image, len, req->module, &rep->id, &existed);
 		rep->existed = existed;
 	}
+	if (!err) {
+		int n = sym_elf__build_id(elf, rep->id, rep->build_id);
+
+		_Static_assert(SYM_WORKER_BUILD_ID_MAX >= SYM_ELF_BUILD_ID_MAX, "a build-id fits");
+		rep->build_id_len = n > 0 ? (__u16)n : 0;
+	}
 	rep->err = err;
 }
 
@@ -284,6 +294,11 @@ static void serve_lookup(struct sym_elf *elf, const struct sym_worker_req *req,
 		memcpy(rep->text + rep->name_len, frame.src, n);
 		rep->src_len = (__u16)n;
 		rep->line = frame.line;
+	}
+	if (frame.raw_name) {
+		n = strnlen(frame.raw_name, SYM_WORKER_NAME_MAX);
+		memcpy(rep->text + rep->name_len + rep->src_len, frame.raw_name, n);
+		rep->raw_len = (__u16)n;
 	}
 }
 
@@ -402,8 +417,10 @@ static int recv_reply(struct sym_worker *w, __u32 op, __u64 deadline_ns,
 			err = n < 0 && errno != ECONNRESET ? -errno : -EPIPE;
 		else if ((size_t)n < offsetof(struct sym_worker_reply, text) || rep->op != op ||
 			 rep->name_len > SYM_WORKER_NAME_MAX || rep->src_len > SYM_WORKER_SRC_MAX ||
+			 rep->raw_len > SYM_WORKER_NAME_MAX ||
+			 rep->build_id_len > SYM_WORKER_BUILD_ID_MAX ||
 			 (size_t)n != offsetof(struct sym_worker_reply, text) + rep->name_len +
-					      rep->src_len)
+					      rep->src_len + rep->raw_len)
 			err = -EPROTO;
 	}
 	if (err) {
@@ -547,7 +564,7 @@ static int send_request(struct sym_worker *w, const struct sym_worker_req *req, 
 }
 
 int sym_worker__load(struct sym_worker *w, int fd, __u64 max, const char *module, __u64 deadline_ns,
-		     __u32 *id, bool *existed, size_t *len)
+		     __u32 *id, struct sym_worker_image *out)
 {
 	struct sym_worker_req req = { .op = SYM_WORKER_LOAD, .arg = max };
 	struct sym_worker_reply *rep = &w->rep;
@@ -562,8 +579,10 @@ int sym_worker__load(struct sym_worker *w, int fd, __u64 max, const char *module
 	if (rep->err)
 		return rep->err < 0 ? rep->err : -EPROTO;
 	*id = rep->id;
-	*existed = rep->existed;
-	*len = rep->len;
+	out->existed = rep->existed;
+	out->len = rep->len;
+	out->build_id_len = rep->build_id_len; /* bounded by recv_reply() */
+	memcpy(out->build_id, rep->build_id, out->build_id_len);
 	return 0;
 }
 
@@ -594,10 +613,13 @@ int sym_worker__lookup(struct sym_worker *w, __u32 id, __u64 file_offset, bool i
 	out->name = strndup(rep->text, rep->name_len);
 	if (rep->src_len)
 		out->src = strndup(rep->text + rep->name_len, rep->src_len);
-	if (!out->name || (rep->src_len && !out->src)) {
+	if (rep->raw_len)
+		out->raw_name = strndup(rep->text + rep->name_len + rep->src_len, rep->raw_len);
+	if (!out->name || (rep->src_len && !out->src) || (rep->raw_len && !out->raw_name)) {
 		free(out->name);
 		free(out->src);
-		out->name = out->src = NULL;
+		free(out->raw_name);
+		out->name = out->src = out->raw_name = NULL;
 		return -ENOMEM;
 	}
 	out->sym_off = rep->sym_off;
@@ -619,7 +641,7 @@ int sym_worker__cfi(struct sym_worker *w, __u32 id, __u64 file_offset, __u64 dea
 		return err;
 	if (rep->err)
 		return rep->err < 0 ? rep->err : -EPROTO;
-	if (rep->name_len != sizeof(*row) || rep->src_len)
+	if (rep->name_len != sizeof(*row) || rep->src_len || rep->raw_len)
 		return -EPROTO;
 	memcpy(row, rep->text, sizeof(*row));
 	/* the helper parses hostile DWARF: what it sends is checked like input */

@@ -13,9 +13,11 @@
  *
  * Protocol: one SOCK_SEQPACKET message each way, struct sym_worker_req and
  * struct sym_worker_reply (symbolize_worker.c), host byte order. LOAD (fd)
- * -> image id and length; LOOKUP (id, file offset) -> symbol (demangled in
- * the helper: symbolize_elf.h), offset, source basename and line, and the
- * address as the ELF's vaddr; DROP (id) has no reply.
+ * -> image id, length and GNU build-id; LOOKUP (id, file offset) -> symbol
+ * (demangled in the helper: symbolize_elf.h) and its mangled name when it
+ * was demangled, offset, source basename and line, and the address as the
+ * ELF's vaddr; DROP (id) has no reply. Every length in a reply is checked
+ * against its bound: the helper has parsed hostile bytes.
  *
  * Every call waits until an absolute CLOCK_MONOTONIC deadline at most. On a
  * timeout (-ETIMEDOUT) or the helper's death (-EPIPE) it is killed and
@@ -35,6 +37,8 @@
 /* the longest symbol name and source basename a reply carries (truncated past) */
 #define SYM_WORKER_NAME_MAX 4096
 #define SYM_WORKER_SRC_MAX 1024
+/* the longest build-id a reply carries (symbolize_elf.h refuses longer notes) */
+#define SYM_WORKER_BUILD_ID_MAX 64
 
 struct sym_worker;
 
@@ -61,12 +65,21 @@ __u64 sym_worker__generation(const struct sym_worker *w); /* changes when a help
 int sym_worker__pid(const struct sym_worker *w);	  /* 0: none running (for tests) */
 void sym_worker__stats(const struct sym_worker *w, struct sym_worker_stats *out);
 
+/* What LOAD answers besides the image id. */
+struct sym_worker_image {
+	bool existed; /* a held image of the same build-id: its id */
+	size_t len;   /* the bytes read */
+	__u8 build_id[SYM_WORKER_BUILD_ID_MAX];
+	size_t build_id_len; /* 0: none */
+};
+
 /* The helper reads fd (not taken) up to max bytes: -EFBIG, -ENOEXEC, ... from it. */
 int sym_worker__load(struct sym_worker *w, int fd, __u64 max, const char *module, __u64 deadline_ns,
-		     __u32 *id, bool *existed, size_t *len);
-/* What LOOKUP answers; name and src malloc'd (NULL: none; the caller frees both). */
+		     __u32 *id, struct sym_worker_image *out);
+/* What LOOKUP answers; name, raw_name and src malloc'd (NULL: none; the caller frees them). */
 struct sym_worker_frame {
 	char *name;
+	char *raw_name; /* the mangled name when name is its demangling */
 	__u64 sym_off;
 	char *src;
 	int line;

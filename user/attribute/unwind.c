@@ -353,12 +353,12 @@ static enum unwind_end end_of(int err)
 				: UNWIND_END_BAD;
 }
 
-void unwind_walk(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
-		 unwind_row_fn row_of, void *ctx, struct unwind_result *out)
+static void walk(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
+		 unwind_row_fn row_of, void *ctx, bool at_entry, struct unwind_result *out)
 {
 	struct unwind_regs cur = *regs, next;
 	struct cfi_row row;
-	bool first = true, exact = true;
+	bool first = at_entry, exact = true;
 	__u64 pc;
 	int err;
 
@@ -366,6 +366,11 @@ void unwind_walk(const struct unwind_regs *regs, const struct unwind_mem *mem, s
 	if (max > UNWIND_MAX_FRAMES)
 		max = UNWIND_MAX_FRAMES;
 	pc = cur.r[UNWIND_REG_RA];
+	if (!at_entry && max) {
+		/* the sampled pc is a frame of its own, the innermost, exact */
+		out->ips[out->nr++] = pc;
+		out->exact |= 1;
+	}
 	for (;;) {
 		/* a return address follows its call: the rule is the call's, one byte before */
 		err = -ENOENT;
@@ -410,6 +415,18 @@ void unwind_walk(const struct unwind_regs *regs, const struct unwind_mem *mem, s
 		cur = next;
 		first = false;
 	}
+}
+
+void unwind_walk(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
+		 unwind_row_fn row_of, void *ctx, struct unwind_result *out)
+{
+	walk(regs, mem, max, row_of, ctx, true, out);
+}
+
+void unwind_walk_from_pc(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
+			 unwind_row_fn row_of, void *ctx, struct unwind_result *out)
+{
+	walk(regs, mem, max, row_of, ctx, false, out);
 }
 
 const char *unwind_end__str(enum unwind_end end)

@@ -135,6 +135,13 @@ int unwind_step_cfi(const struct cfi_row *row, const struct unwind_regs *in,
 /* Walks up to max frames (at most UNWIND_MAX_FRAMES) from regs (the probe's, inside the hooked function). */
 void unwind_walk(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
 		 unwind_row_fn row_of, void *ctx, struct unwind_result *out);
+/*
+ * The same from a pc inside a function body (a faulting instruction): that
+ * pc is the first frame (exact), and a frame without a rule steps by the
+ * frame-pointer chain, never by [rsp].
+ */
+void unwind_walk_from_pc(const struct unwind_regs *regs, const struct unwind_mem *mem, size_t max,
+			 unwind_row_fn row_of, void *ctx, struct unwind_result *out);
 /* A row's operands are the helper's to choose: rejects what the evaluator would not take. */
 bool cfi_row__valid(const struct cfi_row *row);
 const char *unwind_end__str(enum unwind_end end);

@@ -79,7 +79,9 @@ static void print_site_json(struct json *j, const struct attr_site *s, size_t ra
 	r.leak_site.site.est = &s->est;
 	r.leak_site.site.frames = s->frames;
 	r.leak_site.site.nr_frames = s->nr_frames;
+	r.leak_site.site.meta = s->meta;
 	r.leak_site.site.caller = caller_rule__frame(callers, s->frames, s->nr_frames);
+	r.leak_site.site.source = attr_source__str(s->source);
 	r.leak_site.age_s = site_age_s(s, now);
 	render__line(stdout, j, &r);
 }
@@ -111,7 +113,7 @@ static void print_frames_table(const char *caller, const char *const *frames, si
 }
 
 static void print_site_table(const struct attr_site *s, __u64 now,
-			     const struct caller_rule *callers)
+			     const struct caller_rule *callers, bool show_source)
 {
 	char bytes[16], allocs[16];
 	int indent;
@@ -120,6 +122,8 @@ static void print_site_table(const struct attr_site *s, __u64 now,
 	fmt_count(allocs, sizeof(allocs), s->est.est_allocs);
 	indent = printf("%9s %10s %8llu %7.1f  ", bytes, allocs, (unsigned long long)s->est.samples,
 			site_age_s(s, now));
+	if (show_source)
+		indent += printf("%-7s ", attr_source__str(s->source));
 	print_frames_table(caller_rule__frame(callers, s->frames, s->nr_frames), s->frames,
 			   s->nr_frames, indent);
 }
@@ -245,6 +249,8 @@ static int write_profiles(struct attr *a, const struct alloc_filter *f, const st
 		recs[i].est = &sites[i].est;
 		recs[i].frames = sites[i].frames;
 		recs[i].nr_frames = sites[i].nr_frames;
+		recs[i].meta = sites[i].meta;
+		recs[i].source = attr_source__str(sites[i].source);
 		labels[i].comm = read_comm(sites[i].est.pid, comms[i]) ? comms[i] : NULL;
 		labels[i].cgroup = cgroups ? cgroup_resolver__path(cgroups, sites[i].est.cgroup_id)
 					   : NULL;
@@ -347,13 +353,14 @@ static int print_report(struct attr *a, const struct alloc_filter *filter,
 		nr = 0;
 	}
 	if (!o->json && nr)
-		printf("%9s %10s %8s %7s  %s\n", "EST_BYTES", "EST_ALLOCS", "SAMPLES", "AGE_S",
+		printf("%9s %10s %8s %7s  %s%s\n", "EST_BYTES", "EST_ALLOCS", "SAMPLES", "AGE_S",
+		       o->all_sources ? "SOURCE  " : "",
 		       "CALLER, then its STACK (estimated from sampled allocations)");
 	for (i = 0; i < nr; i++) {
 		if (o->json)
 			print_site_json(&j, &sites[i], i + 1, now, callers);
 		else
-			print_site_table(&sites[i], now, callers);
+			print_site_table(&sites[i], now, callers, o->all_sources);
 	}
 	if (o->trace_mm)
 		print_mm_sites(a, filter, o, callers, &j);
@@ -409,6 +416,7 @@ int cmd_leaks(int argc, char **argv)
 	ao.malloc_all = o.all;
 	ao.trace_mm = o.trace_mm;
 	ao.trace_mm_all = o.trace_mm && o.all;
+	ao.mm_escalation = o.all_sources;
 	ao.no_session = o.no_session;
 	ao.keep_exited = true;
 	if (mounts_err) {

@@ -25,6 +25,7 @@ enum {
 	OPT_SVG,
 	OPT_WRAPPERS,
 	OPT_STACK_BYTES,
+	OPT_ALL_SOURCES,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "wrappers", required_argument, NULL, OPT_WRAPPERS },
 	{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
+	{ "all-sources", no_argument, NULL, OPT_ALL_SOURCES },
 	OPTS_COMMON_LONG_OPTIONS,
 };
 
@@ -50,7 +52,7 @@ void leaks_opts__usage(FILE *out)
 	fputs("usage: memobs leaks (--cgroup PATH|ID | --pid PID | --all) [--duration S] [--top N]\n"
 	      "                    [--json] [--malloc-sample-bytes N] [--trace-mm] [--no-session]\n"
 	      "                    [--pprof FILE] [--folded FILE] [--svg FILE] [--wrappers LIST]\n"
-	      "                    [--stack-bytes N]\n"
+	      "                    [--stack-bytes N] [--all-sources]\n"
 	      "Traces allocations of the named processes for S seconds (default 10; Ctrl-C ends\n"
 	      "early), then prints the call sites with the most bytes outstanding. Allocations\n"
 	      "are sampled every N bytes on average (default 512K; 1: every allocation): bytes\n"
@@ -62,6 +64,9 @@ void leaks_opts__usage(FILE *out)
 	      "  --top N            call sites to print (default 10)\n"
 	      "  --json             JSON lines: one per site, then a summary\n"
 	      "  --trace-mm         also count mmap/munmap/mremap/brk and page faults by call site\n"
+	      "  --all-sources      also sample anonymous mmap/sbrk and page faults, as an\n"
+	      "                     escalation does (sites of source mmap, brk, fault); with\n"
+	      "                     --pid or --cgroup only\n"
 	      "  --no-session       return probes on every call even where uprobe sessions exist\n"
 	      "  --pprof FILE       also write every site as a gzipped pprof heap profile\n"
 	      "                     (go tool pprof, Pyroscope, Parca, speedscope)\n"
@@ -127,6 +132,9 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 		case OPT_TRACE_MM:
 			o->trace_mm = true;
 			break;
+		case OPT_ALL_SOURCES:
+			o->all_sources = true;
+			break;
 		case OPT_NO_SESSION:
 			o->no_session = true;
 			break;
@@ -161,5 +169,8 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 	if (targets != 1)
 		return opts__fail(err, err_size, "%s one of --cgroup, --pid or --all",
 				  targets ? "expected only" : "expected");
+	if (o->all_sources && o->all)
+		return opts__fail(err, err_size,
+				  "--all-sources traces named processes (--pid or --cgroup), not --all");
 	return OPTS_OK;
 }

@@ -20,6 +20,7 @@ struct leaks_opts {
 	__u64 sample_bytes;	 /* --malloc-sample-bytes */
 	__u32 stack_bytes;	 /* --stack-bytes; 0: the default, ATTR_FP_ONLY: no copy */
 	bool trace_mm;		 /* --trace-mm */
+	bool all_sources;	 /* --all-sources: mmap/sbrk and fault samples too */
 	bool no_session;	 /* --no-session */
 	const char *pprof_path;	 /* --pprof: a gzipped pprof profile; NULL: none */
 	const char *folded_path; /* --folded: folded stacks; NULL: none */

@@ -175,7 +175,8 @@ static bool passes(const struct alloc_sample *a, const struct alloc_filter *f)
 		return false;
 	if (!f)
 		return true;
-	return (!f->pid || f->pid == a->pid) && (!f->cgroup_id || f->cgroup_id == a->cgroup_id);
+	return (!f->pid || f->pid == a->pid) && (!f->cgroup_id || f->cgroup_id == a->cgroup_id) &&
+	       ((a->site_id & f->site_mask) == f->site_bits) != f->site_exclude;
 }
 
 double alloc_sites__outstanding_bytes(const struct alloc_sites *s, const struct alloc_filter *f)

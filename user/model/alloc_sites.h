@@ -41,6 +41,11 @@ struct alloc_site {
 struct alloc_filter {
 	__u64 cgroup_id;
 	__u32 pid;
+	/* samples whose site_id & site_mask is site_bits (a kind of site the caller encodes),
+	 * or, with site_exclude, is not */
+	__u64 site_mask;
+	__u64 site_bits;
+	bool site_exclude;
 };
 
 struct alloc_sites;

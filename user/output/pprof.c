@@ -24,7 +24,11 @@ typedef Perftools__Profiles__Function Function;
 
 /* Go's heap profile order: the last is what tools show first. */
 enum { V_ALLOC_OBJECTS, V_ALLOC_SPACE, V_INUSE_OBJECTS, V_INUSE_SPACE, V_NR };
-#define MAX_LABELS 4
+#define MAX_LABELS 5
+/* the longest mapped path written (cut there); maps's own lines are shorter */
+#define MAPPING_PATH_MAX 4096
+/* the longest build-id in hex (symbolize_elf.h refuses longer notes) */
+#define BUILD_ID_HEX_MAX 128
 
 /* Distinct strings, each numbered in the order first seen. */
 struct intern {
@@ -96,21 +100,46 @@ static long str_index(struct builder *b, const char *s)
 	return intern__get(&b->strings, s, &added);
 }
 
-static long mapping_of(struct builder *b, const struct frame_parts *f)
+/* A build-id as the symbolizer wrote it: lowercase hex, bounded; else none. */
+static const char *build_id_of(const struct frame_meta *m)
+{
+	size_t len;
+
+	if (!m || !m->build_id)
+		return "";
+	len = strnlen(m->build_id, BUILD_ID_HEX_MAX + 1);
+	if (!len || len > BUILD_ID_HEX_MAX || strspn(m->build_id, "0123456789abcdef") != len)
+		return "";
+	return m->build_id;
+}
+
+/*
+ * One Mapping per module and build-id: named by the path the process maps
+ * (sanitized), else by the module, with the build-id pprof re-symbolizes by.
+ */
+static long mapping_of(struct builder *b, const struct frame_parts *f, const struct frame_meta *m)
 {
 	Mapping init = PERFTOOLS__PROFILES__MAPPING__INIT;
-	long i, name;
+	char key[FRAME_MODULE_MAX + BUILD_ID_HEX_MAX + 2], path[MAPPING_PATH_MAX];
+	const char *build_id = build_id_of(m);
+	long i, name, id = 0;
 	bool added;
 
-	i = intern__get(&b->maps, f->module, &added);
+	snprintf(key, sizeof(key), "%s\n%s", f->module, build_id);
+	i = intern__get(&b->maps, key, &added);
 	if (i < 0 || !added)
 		goto out;
-	name = str_index(b, f->module);
-	if (name < 0 || ARRAY_GROW(b->map, b->map_cap, b->maps.nr))
+	if (m && m->path)
+		fmt_sanitize(path, sizeof(path), m->path, sizeof(path) - 1);
+	name = str_index(b, m && m->path ? path : f->module);
+	if (build_id[0])
+		id = str_index(b, build_id);
+	if (name < 0 || id < 0 || ARRAY_GROW(b->map, b->map_cap, b->maps.nr))
 		return -ENOMEM;
 	b->map[i] = init;
 	b->map[i].id = i + 1;
 	b->map[i].filename = name;
+	b->map[i].build_id = id;
 	b->map[i].has_functions = true;
 out:
 	if (i >= 0 && f->line) {
@@ -120,11 +149,17 @@ out:
 	return i;
 }
 
-static long function_of(struct builder *b, const struct frame_parts *f)
+/*
+ * One Function per name and source file: name the demangled name the frame
+ * shows, system_name the symbol as the file names it (mangled), sanitized
+ * and cut as the name is (frame__parse's FRAME_FUNC_MAX); the same when the
+ * frame's name is the file's own.
+ */
+static long function_of(struct builder *b, const struct frame_parts *f, const struct frame_meta *m)
 {
 	Function init = PERFTOOLS__PROFILES__FUNCTION__INIT;
-	char key[FRAME_FUNC_MAX + FRAME_FILE_MAX + 2];
-	long i, name, file;
+	char key[FRAME_FUNC_MAX + FRAME_FILE_MAX + 2], raw[FRAME_FUNC_MAX];
+	long i, name, system_name, file;
 	bool added;
 
 	snprintf(key, sizeof(key), "%s\n%s", f->func, f->file);
@@ -132,31 +167,45 @@ static long function_of(struct builder *b, const struct frame_parts *f)
 	if (i < 0 || !added)
 		return i;
 	name = str_index(b, f->func);
+	system_name = name;
+	if (m && m->raw_name && !f->addr) {
+		fmt_sanitize(raw, sizeof(raw), m->raw_name, sizeof(raw) - 1);
+		system_name = str_index(b, raw);
+	}
 	file = str_index(b, f->file);
-	if (name < 0 || file < 0 || ARRAY_GROW(b->func, b->func_cap, b->funcs.nr))
+	if (name < 0 || system_name < 0 || file < 0 ||
+	    ARRAY_GROW(b->func, b->func_cap, b->funcs.nr))
 		return -ENOMEM;
 	b->func[i] = init;
 	b->func[i].id = i + 1;
-	b->func[i].name = b->func[i].system_name = name;
+	b->func[i].name = name;
+	b->func[i].system_name = system_name;
 	b->func[i].filename = file;
 	return i;
 }
 
-/* The Location id of a frame string, made on first sight; < 0 on ENOMEM. */
-static long location_of(struct builder *b, const char *frame)
+/*
+ * The Location id of a frame string (and its file's build-id: the same
+ * string in two builds is two places), made on first sight; < 0 on ENOMEM.
+ */
+static long location_of(struct builder *b, const char *frame, const struct frame_meta *meta)
 {
 	Location init = PERFTOOLS__PROFILES__LOCATION__INIT;
 	Line line_init = PERFTOOLS__PROFILES__LINE__INIT;
 	struct frame_parts f;
+	char *key = NULL;
 	long i, m, fn;
 	bool added;
 
-	i = intern__get(&b->locs, frame ? frame : "?", &added);
+	if (asprintf(&key, "%s\n%s", frame ? frame : "?", build_id_of(meta)) < 0)
+		return -ENOMEM;
+	i = intern__get(&b->locs, key, &added);
+	free(key);
 	if (i < 0 || !added)
 		return i < 0 ? i : i + 1;
 	frame__parse(frame, &f);
-	m = mapping_of(b, &f);
-	fn = function_of(b, &f);
+	m = mapping_of(b, &f, meta);
+	fn = function_of(b, &f, meta);
 	if (m < 0 || fn < 0 || ARRAY_GROW(b->loc, b->loc_cap, b->locs.nr) ||
 	    ARRAY_GROW(b->line, b->line_cap, b->locs.nr))
 		return -ENOMEM;
@@ -216,7 +265,7 @@ static int add_label(struct builder *b, Label *l, size_t *n, const char *key, co
 	return 0;
 }
 
-/* A site's labels, pid and cgroup_id as numbers, comm and cgroup as strings. */
+/* A site's labels, pid and cgroup_id as numbers, comm, cgroup and source as strings. */
 static int site_labels(struct builder *b, const struct site_record *s,
 		       const struct pprof_site_labels *extra, Label *l, size_t *n)
 {
@@ -237,6 +286,8 @@ static int site_labels(struct builder *b, const struct site_record *s,
 	}
 	if (!err)
 		err = add_label(b, l, n, "cgroup_id", NULL, (__s64)s->est->cgroup_id);
+	if (!err)
+		err = add_label(b, l, n, "source", s->source ? s->source : "malloc", 0);
 	return err;
 }
 
@@ -305,7 +356,7 @@ int pprof__encode(const struct site_record *sites, size_t nr, const struct pprof
 		samples[i] = sample_init;
 		samples[i].location_id = &loc_ids[nr_loc_ids];
 		for (k = 0; k < s->nr_frames; k++) {
-			if ((id = location_of(&b, s->frames[k])) < 0)
+			if ((id = location_of(&b, s->frames[k], s->meta ? &s->meta[k] : NULL)) < 0)
 				goto out;
 			loc_ids[nr_loc_ids++] = id;
 		}

@@ -13,10 +13,14 @@
  * its end, not everything allocated. Values are the estimates
  * (model/alloc_sites.h), rounded.
  *
- * One Location per distinct frame string, with one Line (function, file,
- * line) parsed by output/folded.h; one Mapping per module (its basename; no
- * build-id: the frame strings do not carry it). Labels: pid, comm (when
- * known), cgroup (its path, when known) and cgroup_id.
+ * One Location per distinct frame string (and build-id), with one Line
+ * (function, file, line) parsed by output/folded.h; one Mapping per module
+ * and build-id, named by the path the process maps (else the module's
+ * basename) and carrying the file's GNU build-id (lowercase hex, what
+ * `go tool pprof` shows and re-symbolizes by) when the site's frame_meta
+ * (output/records.h) knows it. A Function's name is the demangled name the
+ * frame shows, its system_name the symbol as the file names it (mangled).
+ * Labels: pid, comm (when known), cgroup (its path, when known) and cgroup_id.
  */
 #ifndef MEMOBS_PPROF_H
 #define MEMOBS_PPROF_H

@@ -38,17 +38,39 @@ struct record_cgroup {
 	const struct container_id *container; /* NULL: not a container */
 };
 
+/*
+ * What a frame string does not say, made with it by the symbolizer
+ * (attribute/symbolize.h) and kept beside it: the file the frame lies in and
+ * the symbol as that file names it. Every string comes from the observed
+ * process's files and maps (hostile): bounded where it is made, sanitized
+ * where it is written.
+ */
+struct frame_meta {
+	/* the file's GNU build-id, lowercase hex (at most 128 digits); NULL: none, or the
+	 * file could not be read */
+	char *build_id;
+	/* the symbol as the file names it (mangled, at most 4 KiB) when the frame shows its
+	 * demangling; NULL: the frame's own name, or no symbol */
+	char *raw_name;
+	char *path;	   /* the file as the process's maps name it; NULL: no file mapping */
+	__u64 file_offset; /* of the address in that file (when path is set) */
+};
+
 /* One call site: a stack and what is outstanding there (estimated from samples). */
 struct site_record {
 	const struct alloc_site *est; /* model/alloc_sites.h */
 	const char *const *frames;    /* innermost first */
 	size_t nr_frames;
+	/* parallel to frames[] (nr_frames of them); NULL: none known (profiles use the strings) */
+	const struct frame_meta *meta;
 	/*
 	 * The frame of frames[] outside the allocator and its wrappers
 	 * (model/caller.h), filled by the producer; NULL: every frame is theirs
 	 * ("caller": null). Profiles ignore it: they stay keyed by the stack.
 	 */
 	const char *caller;
+	/* where its samples came from: "malloc", "mmap", "brk", "fault"; NULL: "malloc" */
+	const char *source;
 };
 
 struct sample_record {
@@ -84,6 +106,13 @@ struct leak_record {
 	bool has_top_process;
 	__u32 top_pid;
 	char top_comm[MEMOBS_COMM_LEN];
+	/*
+	 * The top process's runtime (attribute/runtime.h): "native", "go", "jvm",
+	 * "node", "python"; NULL: no top process, or nothing of it could be read.
+	 */
+	const char *runtime;
+	/* What to run to see inside the runtime's heap (docs/detector.md); "": null */
+	char hint[320]; /* RUNTIME_HINT_MAX */
 	const struct site_record *sites; /* [] on the first line of an episode */
 	size_t nr_sites;
 	/* The escalation follow-up only (escalated): what the probes saw. */
@@ -92,6 +121,9 @@ struct leak_record {
 	__u64 anon_growth_bytes;
 	__u64 malloc_outstanding_bytes;
 	bool not_from_malloc;
+	__u64 mapped_bytes;	    /* anonymous mmap/sbrk outside malloc, still mapped (estimate) */
+	__u64 arena_bytes;	    /* ... made by the allocator for its arenas (estimate) */
+	const char *growth_held_by; /* model/growth.h; NULL: nothing grew (null) */
 	const char *profile; /* --profile-dir: the pprof written for it; NULL: none */
 };
 
@@ -103,6 +135,10 @@ struct pipeline_stats {
 	__u64 attach_failures;
 	__u64 symbol_cache_evictions; /* ELF files the symbolizer dropped to stay in its bounds */
 	__u64 symbol_timeouts; /* frames left unnamed: the parsing helper timed out or died */
+	/* escalations' mm hooks (mmap/munmap/sbrk probes, fault events) that fired in a
+	 * traced process, and in any other (0 by construction: the proof) */
+	__u64 mm_hook_hits;
+	__u64 mm_hook_hits_out_of_scope;
 };
 
 struct leak_site_record {

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
 #include "identity/container.h"
+#include "output/folded.h"
 #include "output/render.h"
 #include "util/array.h"
 
@@ -85,6 +88,41 @@ static void render_stack(struct json *j, const char *caller, const char *const *
 	json_arr_end(j);
 }
 
+/*
+ * "build_ids": each module the site's stack touches, named as its frames
+ * name it (output/folded.h parses them), to its file's GNU build-id in
+ * lowercase hex, in the order first met; modules without one are absent
+ * (no file, not readable, no note). Sites are keyed by their frame strings:
+ * the build-ids are those the site's first stack was made with.
+ */
+static void render_build_ids(struct json *j, const struct site_record *s)
+{
+	char(*seen)[FRAME_MODULE_MAX] = NULL;
+	struct frame_parts *f = NULL;
+	size_t i, k, nr_seen = 0;
+
+	json_key(j, "build_ids");
+	json_obj_begin(j);
+	if (s->meta && s->nr_frames) {
+		seen = malloc(s->nr_frames * sizeof(*seen));
+		f = malloc(sizeof(*f));
+	}
+	for (i = 0; seen && f && i < s->nr_frames; i++) {
+		if (!s->meta[i].build_id)
+			continue;
+		frame__parse(s->frames[i], f);
+		for (k = 0; k < nr_seen && strcmp(seen[k], f->module); k++)
+			;
+		if (!f->module[0] || k < nr_seen)
+			continue;
+		memcpy(seen[nr_seen++], f->module, sizeof(f->module));
+		json_str_field(j, f->module, s->meta[i].build_id);
+	}
+	json_obj_end(j);
+	free(seen);
+	free(f);
+}
+
 static __u64 round_u64(double v)
 {
 	return v > 0 ? (__u64)(v + 0.5) : 0;
@@ -93,6 +131,7 @@ static __u64 round_u64(double v)
 /* bytes and allocs outstanding at a site: one name for them in every record. */
 static void render_site_figures(struct json *j, const struct site_record *s)
 {
+	json_str_field(j, "source", s->source ? s->source : "malloc");
 	json_u64_field(j, "bytes", round_u64(s->est->est_bytes));
 	json_u64_field(j, "allocs", round_u64(s->est->est_allocs));
 }
@@ -155,12 +194,15 @@ static void render_leak(struct json *j, const struct leak_record *l)
 	} else {
 		json_null_field(j, "top_process");
 	}
+	json_str_field(j, "runtime", l->runtime);
+	json_str_field(j, "hint", l->hint[0] ? l->hint : NULL);
 	json_key(j, "sites");
 	json_arr_begin(j);
 	for (i = 0; i < l->nr_sites; i++) {
 		json_obj_begin(j);
 		render_site_figures(j, &l->sites[i]);
 		render_stack(j, l->sites[i].caller, l->sites[i].frames, l->sites[i].nr_frames);
+		render_build_ids(j, &l->sites[i]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -172,6 +214,9 @@ static void render_leak(struct json *j, const struct leak_record *l)
 	json_u64_field(j, "anon_growth_bytes", l->anon_growth_bytes);
 	json_u64_field(j, "malloc_outstanding_bytes", l->malloc_outstanding_bytes);
 	json_bool_field(j, "not_from_malloc", l->not_from_malloc);
+	json_u64_field(j, "mapped_bytes", l->mapped_bytes);
+	json_u64_field(j, "arena_bytes", l->arena_bytes);
+	json_str_field(j, "growth_held_by", l->growth_held_by);
 	json_str_field(j, "profile", l->profile);
 }
 
@@ -183,6 +228,8 @@ static void render_stats(struct json *j, const struct pipeline_stats *s)
 	json_u64_field(j, "attach_failures", s->attach_failures);
 	json_u64_field(j, "symbol_cache_evictions", s->symbol_cache_evictions);
 	json_u64_field(j, "symbol_timeouts", s->symbol_timeouts);
+	json_u64_field(j, "mm_hook_hits", s->mm_hook_hits);
+	json_u64_field(j, "mm_hook_hits_out_of_scope", s->mm_hook_hits_out_of_scope);
 }
 
 /* The records of `memobs leaks` name their process and cgroup by id. */
@@ -198,6 +245,7 @@ static void render_leak_site(struct json *j, const struct leak_site_record *l)
 	json_u64_field(j, "sampled_bytes", est->sampled_bytes);
 	json_double_field(j, "age_s", l->age_s, 1);
 	render_stack(j, l->site.caller, l->site.frames, l->site.nr_frames);
+	render_build_ids(j, &l->site);
 }
 
 static void render_mm_site(struct json *j, const struct mm_site_record *m)

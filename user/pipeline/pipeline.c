@@ -8,6 +8,7 @@
 #include "identity/cgroup.h"
 #include "detect/detector.h"
 #include "attribute/escalate.h"
+#include "attribute/runtime.h"
 #include "identity/memlimit.h"
 #include "identity/container.h"
 #include "collect/features.h"
@@ -41,6 +42,7 @@ struct pipeline {
 	struct memlimit_cache *limits;
 	struct detector *detector;   /* NULL without --detect */
 	struct escalator *escalator; /* NULL: no attribution tier */
+	struct runtime_cache *runtimes; /* leak lines' top processes; made at the first alert */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
 	/* The events of the current call of pipeline__next(), returned by it. */
@@ -195,6 +197,19 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 			record__init_gone(r, RECORD_LEAK, snap->ts_ms, alerts[i].cgroup_id,
 					  alerts[i].path);
 		leak_record__from_alert(&r->leak, &alerts[i]);
+		if (alerts[i].has_top_process) {
+			enum runtime_kind kind;
+
+			if (!p->runtimes)
+				p->runtimes = runtime_cache__new();
+			kind = p->runtimes ? runtime_cache__lookup(p->runtimes, (int)alerts[i].top_pid)
+					   : runtime__detect((int)alerts[i].top_pid);
+			r->leak.runtime = runtime_kind__str(kind);
+			/* a cleared line says the growth stopped: nothing to act on */
+			if (alerts[i].state == LEAK_ALERT_SUSPECTED)
+				runtime__hint(kind, alerts[i].top_pid, false, false, r->leak.hint,
+					      sizeof(r->leak.hint));
+		}
 		if (p->escalator && alerts[i].state == LEAK_ALERT_SUSPECTED)
 			r->leak.nr_sites = escalator__sites_now(p->escalator, snap,
 								alerts[i].cgroup_id, alerts[i].path,
@@ -440,6 +455,7 @@ void pipeline__stats(struct pipeline *p, struct pipeline_stats *out)
 {
 	__u64 counters[MEMOBS_STAT_NR] = {};
 
+	memset(out, 0, sizeof(*out)); /* the escalator adds to what it counts */
 	loader__read_stats(p->loader, counters);
 	out->events = counters[MEMOBS_STAT_EVENTS];
 	out->ringbuf_drops = counters[MEMOBS_STAT_RINGBUF_DROPS];
@@ -459,6 +475,7 @@ void pipeline__close(struct pipeline *p)
 	if (!p)
 		return;
 	escalator__close(p->escalator);
+	runtime_cache__free(p->runtimes);
 	loader__close(p->loader);
 	detector__free(p->detector);
 	memlimit_cache__free(p->limits);

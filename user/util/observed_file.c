@@ -199,6 +199,22 @@ int observed_file__open(const struct observed_file_opts *opts, struct observed_f
 	return err;
 }
 
+int observed_file__pread(int fd, void *buf, size_t size, __u64 offset)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size) {
+		n = pread(fd, (char *)buf + got, size - got, (off_t)(offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 int observed_file__read_all(const struct observed_file *f, __u64 max, void **buf, size_t *len)
 {
 	struct stat st;

@@ -85,6 +85,12 @@ int observed_file__adopt(int fd, bool check_identity, __u64 dev, __u64 ino,
  */
 int observed_file__read_all(const struct observed_file *f, __u64 max, void **buf, size_t *len);
 
+/*
+ * Exactly size bytes at offset of an open observed file, with pread (EINTR
+ * retried): 0, -errno, or -EIO when the file ends first (truncated since).
+ */
+int observed_file__pread(int fd, void *buf, size_t size, __u64 offset);
+
 /* "/proc/self/fd/N": how the open file is named to an API that wants a path. */
 int observed_file__fd_path(const struct observed_file *f, char *buf, size_t size);
 

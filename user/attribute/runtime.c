@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The runtime of a process from its maps and its executable's ELF, bounded (runtime.h). */
+#include <elf.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "attribute/alloc_libs.h"
+#include "attribute/gopclntab.h"
+#include "attribute/runtime.h"
+#include "output/records.h"
+#include "util/log.h"
+#include "util/procfs.h"
+
+_Static_assert(sizeof(((struct leak_record *)0)->hint) >= RUNTIME_HINT_MAX,
+	       "a leak line holds every hint");
+
+static const char go_buildinfo_magic[] = "\xff Go buildinf:";
+/* .gopclntab magics before 1.18: Go 1.2-1.15, 1.16-1.17 */
+#define GOPCLNTAB_MAGIC_12 0xfffffffbu
+#define GOPCLNTAB_MAGIC_116 0xfffffffau
+
+static const char *const kind_names[] = {
+	[RUNTIME_UNKNOWN] = NULL, [RUNTIME_NATIVE] = "native", [RUNTIME_GO] = "go",
+	[RUNTIME_JVM] = "jvm",	  [RUNTIME_NODE] = "node",     [RUNTIME_PYTHON] = "python",
+};
+
+const char *runtime_kind__str(enum runtime_kind kind)
+{
+	if ((unsigned int)kind < sizeof(kind_names) / sizeof(kind_names[0]))
+		return kind_names[kind];
+	return NULL;
+}
+
+enum runtime_kind runtime__classify(const struct runtime_evidence *ev)
+{
+	if (ev->go_buildinfo || ev->go_pclntab || ev->go_symbols)
+		return RUNTIME_GO;
+	if (ev->maps_libjvm)
+		return RUNTIME_JVM;
+	if (ev->maps_libnode || (ev->v8_symbols && (ev->node_symbols || ev->exe_named_node)))
+		return RUNTIME_NODE;
+	if (ev->maps_libpython || ev->python_symbols)
+		return RUNTIME_PYTHON;
+	/*
+	 * Native only when both were read and nothing matched: an executable not
+	 * read (refused, on FUSE, not ELF64) or a symbol table past its bound is
+	 * no evidence.
+	 */
+	return ev->maps_read && ev->exe_read && !ev->symbols_skipped ? RUNTIME_NATIVE
+								     : RUNTIME_UNKNOWN;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+void runtime__note_mapping(const char *path, struct runtime_evidence *ev)
+{
+	const char *base = basename_of(path);
+
+	if (!strcmp(base, "libjvm.so"))
+		ev->maps_libjvm = true;
+	else if (!strncmp(base, "libnode.so", 10) && (!base[10] || base[10] == '.'))
+		ev->maps_libnode = true;
+	/* libpython3.11.so.1.0, libpython3.12d.so: CPython 3's shared library */
+	else if (!fnmatch("libpython3.*.so", base, 0) || !fnmatch("libpython3.*.so.*", base, 0))
+		ev->maps_libpython = true;
+}
+
+static bool in_file(__u64 offset, __u64 size, __u64 file_size)
+{
+	return offset <= file_size && size <= file_size - offset;
+}
+
+/* A section's first bytes, when it has them in the file. */
+static bool section_starts_with(int fd, const Elf64_Shdr *sh, __u64 file_size, void *buf,
+				size_t len)
+{
+	return sh->sh_type != SHT_NOBITS && sh->sh_size >= len &&
+	       in_file(sh->sh_offset, len, file_size) && !observed_file__pread(fd, buf, len, sh->sh_offset);
+}
+
+static bool pclntab_magic(__u32 magic)
+{
+	return magic == GOPCLNTAB_MAGIC_120 || magic == GOPCLNTAB_MAGIC_118 ||
+	       magic == GOPCLNTAB_MAGIC_116 || magic == GOPCLNTAB_MAGIC_12;
+}
+
+/* A section's bytes into a new buffer (NUL-terminated), up to max; NULL: out of bounds or error. */
+static char *read_section(int fd, const Elf64_Shdr *sh, __u64 file_size, __u64 max)
+{
+	char *buf;
+
+	if (sh->sh_type == SHT_NOBITS || sh->sh_size > max ||
+	    !in_file(sh->sh_offset, sh->sh_size, file_size))
+		return NULL;
+	buf = malloc(sh->sh_size + 1);
+	if (!buf)
+		return NULL;
+	if (observed_file__pread(fd, buf, sh->sh_size, sh->sh_offset)) {
+		free(buf);
+		return NULL;
+	}
+	buf[sh->sh_size] = '\0';
+	return buf;
+}
+
+/* The defined symbols of one table that are evidence; false when it could not be read. */
+static bool scan_symbols(int fd, const Elf64_Shdr *shdr, __u16 shnum, __u16 idx, __u64 file_size,
+			 struct runtime_evidence *ev)
+{
+	const Elf64_Shdr *sym = &shdr[idx], *str;
+	Elf64_Sym *syms = NULL;
+	char *names = NULL;
+	size_t n, i;
+
+	if (sym->sh_link >= shnum || sym->sh_entsize != sizeof(Elf64_Sym))
+		goto skipped;
+	str = &shdr[sym->sh_link];
+	if (str->sh_type != SHT_STRTAB || sym->sh_size > RUNTIME_SYMTAB_MAX_BYTES ||
+	    str->sh_size > RUNTIME_STRTAB_MAX_BYTES)
+		goto skipped;
+	syms = (Elf64_Sym *)read_section(fd, sym, file_size, RUNTIME_SYMTAB_MAX_BYTES);
+	names = read_section(fd, str, file_size, RUNTIME_STRTAB_MAX_BYTES);
+	if (!syms || !names) {
+		free(syms);
+		free(names);
+		goto skipped;
+	}
+	n = sym->sh_size / sizeof(Elf64_Sym);
+	for (i = 0; i < n; i++) {
+		const char *name;
+
+		if (syms[i].st_shndx == SHN_UNDEF || syms[i].st_name >= str->sh_size)
+			continue;
+		name = names + syms[i].st_name; /* NUL-terminated: names[sh_size] is */
+		if (name[0] == '_' && !strncmp(name, "_ZN2v8", 6))
+			ev->v8_symbols = true;
+		else if (name[0] == '_' && !strncmp(name, "_ZN4node", 8))
+			ev->node_symbols = true;
+		else if (!strcmp(name, "runtime.main") || !strcmp(name, "runtime.mallocgc"))
+			ev->go_symbols = true;
+		else if (!strcmp(name, "Py_Initialize") ||
+			 !strcmp(name, "_PyEval_EvalFrameDefault"))
+			ev->python_symbols = true;
+	}
+	free(syms);
+	free(names);
+	return true;
+skipped:
+	ev->symbols_skipped = true;
+	return false;
+}
+
+/* The symbols already make a verdict: the second table need not be read. */
+static bool symbols_say(const struct runtime_evidence *ev)
+{
+	return ev->go_symbols || ev->python_symbols ||
+	       (ev->v8_symbols && (ev->node_symbols || ev->exe_named_node));
+}
+
+int runtime__read_elf(const struct observed_file *f, struct runtime_evidence *ev)
+{
+	Elf64_Shdr *shdr = NULL;
+	Elf64_Ehdr eh;
+	char *shnames = NULL, magic[sizeof(go_buildinfo_magic) - 1];
+	struct stat st;
+	__u64 size;
+	__u32 pcln;
+	int err, i, dynsym = -1, symtab = -1;
+
+	if (fstat(f->fd, &st))
+		return -errno;
+	size = (__u64)st.st_size;
+	if (size < sizeof(eh))
+		return -ENOEXEC;
+	err = observed_file__pread(f->fd, &eh, sizeof(eh), 0);
+	if (err)
+		return err;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB) ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum ||
+	    eh.e_shnum > RUNTIME_MAX_SECTIONS || eh.e_shstrndx >= eh.e_shnum ||
+	    !in_file(eh.e_shoff, (__u64)eh.e_shnum * sizeof(Elf64_Shdr), size))
+		return -ENOEXEC;
+	shdr = malloc(eh.e_shnum * sizeof(*shdr));
+	if (!shdr)
+		return -ENOMEM;
+	err = observed_file__pread(f->fd, shdr, eh.e_shnum * sizeof(*shdr), eh.e_shoff);
+	if (err)
+		goto out;
+	shnames = read_section(f->fd, &shdr[eh.e_shstrndx], size, RUNTIME_SHSTRTAB_MAX_BYTES);
+	if (!shnames) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	ev->exe_read = true;
+	for (i = 0; i < eh.e_shnum; i++) {
+		const char *name;
+
+		if (shdr[i].sh_type == SHT_DYNSYM && dynsym < 0)
+			dynsym = i;
+		else if (shdr[i].sh_type == SHT_SYMTAB && symtab < 0)
+			symtab = i;
+		if (shdr[i].sh_name >= shdr[eh.e_shstrndx].sh_size)
+			continue;
+		name = shnames + shdr[i].sh_name;
+		if (!strcmp(name, ".go.buildinfo") &&
+		    section_starts_with(f->fd, &shdr[i], size, magic, sizeof(magic)))
+			ev->go_buildinfo = !memcmp(magic, go_buildinfo_magic, sizeof(magic));
+		else if (!strcmp(name, ".gopclntab") &&
+			 section_starts_with(f->fd, &shdr[i], size, &pcln, sizeof(pcln)))
+			ev->go_pclntab = pclntab_magic(le32toh(pcln)) ||
+					 pclntab_magic(be32toh(pcln));
+	}
+	/* the section names said it: no symbol scan */
+	if (ev->go_buildinfo || ev->go_pclntab)
+		goto out;
+	if (dynsym >= 0)
+		scan_symbols(f->fd, shdr, eh.e_shnum, (__u16)dynsym, size, ev);
+	if (symtab >= 0 && !symbols_say(ev))
+		scan_symbols(f->fd, shdr, eh.e_shnum, (__u16)symtab, size, ev);
+out:
+	free(shnames);
+	free(shdr);
+	return err;
+}
+
+/* The mapping of the executable, as maps has it. */
+struct exe_mapping {
+	bool found;
+	struct maps_entry e;
+};
+
+/* maps, line by line up to its bound: the libraries' evidence, and where the executable is. */
+static int read_maps(int pid, const char *exe_path, struct exe_mapping *exe,
+		     struct runtime_evidence *ev)
+{
+	struct maps_entry *e = malloc(sizeof(*e));
+	char path[64], *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (!e)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		free(e);
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	while (total < RUNTIME_MAPS_MAX_BYTES && (n = getline(&line, &cap, f)) > 0) {
+		total += (size_t)n;
+		if (maps_line__parse(line, e) || e->path[0] != '/')
+			continue;
+		runtime__note_mapping(e->path, ev);
+		if (!exe->found && exe_path[0] && !strcmp(e->path, exe_path)) {
+			exe->found = true;
+			exe->e = *e;
+		}
+	}
+	ev->maps_read = total > 0;
+	free(line);
+	free(e);
+	fclose(f);
+	return ev->maps_read ? 0 : -ESRCH;
+}
+
+/* The executable's name as its link says (the link only: no file is touched), " (deleted)" cut. */
+static int read_exe_link(int pid, char *buf, size_t size)
+{
+	static const char deleted[] = " (deleted)";
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	if ((size_t)n > sizeof(deleted) - 1 && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+		buf[n - (sizeof(deleted) - 1)] = '\0';
+	return 0;
+}
+
+static enum runtime_kind detect(int pid, const char *exe_path)
+{
+	struct runtime_evidence ev = {};
+	struct exe_mapping *exe = calloc(1, sizeof(*exe));
+	struct observed_file f = { .fd = -1 };
+	enum runtime_kind kind;
+	int err;
+
+	if (!exe)
+		return RUNTIME_UNKNOWN;
+	err = read_maps(pid, exe_path, exe, &ev);
+	if (err) {
+		free(exe);
+		return RUNTIME_UNKNOWN; /* gone, or a kernel thread */
+	}
+	if (exe_path[0]) {
+		const char *base = basename_of(exe_path);
+
+		ev.exe_named_node = !strcmp(base, "node") || !strcmp(base, "nodejs");
+	}
+	if (exe->found) {
+		struct observed_file_opts opts = {
+			.pid = pid,
+			.path = exe->e.deleted ? NULL : exe->e.path,
+			.start = exe->e.start,
+			.end = exe->e.end,
+			.check_identity = true,
+			.dev = makedev(exe->e.dev_major, exe->e.dev_minor),
+			.ino = exe->e.inode,
+		};
+
+		err = observed_file__open(&opts, &f);
+		if (!err)
+			err = runtime__read_elf(&f, &ev);
+		if (err)
+			p_debug("pid %d: runtime: executable '%s' not read: %s", pid, exe_path,
+				strerror(-err));
+		observed_file__close(&f);
+	}
+	kind = runtime__classify(&ev);
+	free(exe);
+	return kind;
+}
+
+enum runtime_kind runtime__detect(int pid)
+{
+	char exe_path[4096];
+
+	if (pid <= 0)
+		return RUNTIME_UNKNOWN;
+	if (read_exe_link(pid, exe_path, sizeof(exe_path)))
+		exe_path[0] = '\0'; /* maps alone, then */
+	return detect(pid, exe_path);
+}
+
+void runtime__hint(enum runtime_kind kind, __u32 pid, bool escalated, bool not_from_malloc,
+		   char *buf, size_t size)
+{
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (escalated && !not_from_malloc && kind != RUNTIME_PYTHON)
+		return; /* malloc's growth: the sites are the answer */
+	switch (kind) {
+	case RUNTIME_GO:
+		snprintf(
+			buf, size,
+			"Go heap: profile it with `go tool pprof http://HOST:PORT/debug/pprof/heap` "
+			"(import _ \"net/http/pprof\" and serve HTTP), or write one with "
+			"runtime/pprof.WriteHeapProfile");
+		break;
+	case RUNTIME_JVM:
+		snprintf(
+			buf, size,
+			"Java heap: `jcmd %u GC.class_histogram` shows the classes that grow; "
+			"`jcmd %u GC.heap_dump /tmp/heap-%u.hprof` dumps the heap for a heap analyzer",
+			pid, pid, pid);
+		break;
+	case RUNTIME_NODE:
+		snprintf(
+			buf, size,
+			"V8 heap: start node with --heapsnapshot-signal=SIGUSR2 and take snapshots "
+			"with `kill -USR2 %u`, or start it with --inspect and compare heap snapshots "
+			"in Chrome DevTools",
+			pid);
+		break;
+	case RUNTIME_PYTHON:
+		snprintf(buf, size,
+			 "Python heap: run it with `python3 -X tracemalloc=25` and compare "
+			 "tracemalloc.take_snapshot() taken over time (snapshot.compare_to)");
+		break;
+	default:
+		break;
+	}
+}
+
+struct runtime_cache_entry {
+	int pid; /* 0: free */
+	__u64 start_time;
+	__u64 exe_hash; /* FNV-1a of the executable's link: an exec changes it */
+	__u64 used;	/* the cache's clock when last looked up */
+	enum runtime_kind kind;
+};
+
+struct runtime_cache {
+	struct runtime_cache_entry entries[RUNTIME_CACHE_MAX];
+	__u64 clock;
+	__u64 evictions;
+};
+
+struct runtime_cache *runtime_cache__new(void)
+{
+	return calloc(1, sizeof(struct runtime_cache));
+}
+
+void runtime_cache__free(struct runtime_cache *c)
+{
+	free(c);
+}
+
+static __u64 fnv1a(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Linear: 256 entries, looked up once per leak line. */
+enum runtime_kind runtime_cache__lookup(struct runtime_cache *c, int pid)
+{
+	struct runtime_cache_entry *slot = NULL, *lru = NULL;
+	enum runtime_kind kind;
+	char exe_path[4096];
+	__u64 start, hash;
+	size_t i;
+
+	if (pid <= 0)
+		return RUNTIME_UNKNOWN;
+	start = proc_pid_start_time(pid);
+	if (!start)
+		return RUNTIME_UNKNOWN; /* gone */
+	if (read_exe_link(pid, exe_path, sizeof(exe_path)))
+		exe_path[0] = '\0';
+	hash = fnv1a(exe_path);
+	c->clock++;
+	for (i = 0; i < RUNTIME_CACHE_MAX; i++) {
+		struct runtime_cache_entry *e = &c->entries[i];
+
+		if (e->pid == pid) {
+			slot = e;
+			break;
+		}
+		if (!e->pid) {
+			if (!lru || lru->pid)
+				lru = e;
+		} else if (!lru || (lru->pid && e->used < lru->used)) {
+			lru = e;
+		}
+	}
+	if (slot && slot->start_time == start && slot->exe_hash == hash) {
+		slot->used = c->clock;
+		return slot->kind;
+	}
+	kind = detect(pid, exe_path);
+	if (kind == RUNTIME_UNKNOWN) {
+		/* no verdict to keep: gone, or its files refused; asked again next time */
+		if (slot)
+			slot->pid = 0;
+		return kind;
+	}
+	if (!slot) {
+		slot = lru;
+		if (slot->pid)
+			c->evictions++;
+	}
+	*slot = (struct runtime_cache_entry){
+		.pid = pid, .start_time = start, .exe_hash = hash, .used = c->clock, .kind = kind
+	};
+	return kind;
+}
+
+__u64 runtime_cache__evictions(const struct runtime_cache *c)
+{
+	return c ? c->evictions : 0;
+}
