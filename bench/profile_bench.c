@@ -58,8 +58,9 @@ int main(int argc, char **argv)
 	/* 200 distinct frame strings, as a program's functions */
 	names = calloc(200, sizeof(*names));
 	for (i = 0; i < 200; i++) {
-		snprintf(name, sizeof(name), "module%zu::function_%zu(long)+0x%zx (libm%zu.so) src%zu.cc:%zu",
-			 i % 20, i, i * 7 % 300, i % 20, i % 20, 10 + i);
+		snprintf(name, sizeof(name),
+			 "module%zu::function_%zu(long)+0x%zx (libm%zu.so) src%zu.cc:%zu", i % 20,
+			 i, i * 7 % 300, i % 20, i % 20, 10 + i);
 		names[i] = strdup(name);
 	}
 	est = calloc(stacks, sizeof(*est));
@@ -73,9 +74,13 @@ int main(int argc, char **argv)
 			frames[f] = names[(x % 200 + f * 13) % 200];
 			x = x / 200 + f * 31 + i;
 		}
-		est[i] = (struct alloc_site){ .site_id = i, .est_bytes = 4096.0 * (i % 97 + 1),
-					      .est_allocs = i % 97 + 1, .samples = 1, .pid = 1 };
-		sites[i] = (struct site_record){ .est = &est[i], .frames = frames,
+		est[i] = (struct alloc_site){ .site_id = i,
+					      .est_bytes = 4096.0 * (i % 97 + 1),
+					      .est_allocs = i % 97 + 1,
+					      .samples = 1,
+					      .pid = 1 };
+		sites[i] = (struct site_record){ .est = &est[i],
+						 .frames = frames,
 						 .nr_frames = FRAMES };
 	}
 	rss0 = peak_rss_kib();

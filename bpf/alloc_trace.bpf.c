@@ -254,13 +254,15 @@ static __always_inline __u64 ringbuf_flags(void)
  * the copy. Only sampled calls pay: a few microseconds for 16 KiB.
  */
 /* The registers a copy carries, read from whichever pt_regs the hook has (loads differ by pointer kind). */
-#define USTACK_REGS_OF(r)                                                                     \
-	{ [MEMOBS_UREG_IP] = (r)->ip,	[MEMOBS_UREG_SP] = (r)->sp,   [MEMOBS_UREG_BP] = (r)->bp, \
-	  [MEMOBS_UREG_BX] = (r)->bx,	[MEMOBS_UREG_R12] = (r)->r12, [MEMOBS_UREG_R13] = (r)->r13, \
-	  [MEMOBS_UREG_R14] = (r)->r14, [MEMOBS_UREG_R15] = (r)->r15 }
+#define USTACK_REGS_OF(r)                                                   \
+	{                                                                   \
+		[MEMOBS_UREG_IP] = (r)->ip, [MEMOBS_UREG_SP] = (r)->sp,     \
+		[MEMOBS_UREG_BP] = (r)->bp, [MEMOBS_UREG_BX] = (r)->bx,     \
+		[MEMOBS_UREG_R12] = (r)->r12, [MEMOBS_UREG_R13] = (r)->r13, \
+		[MEMOBS_UREG_R14] = (r)->r14, [MEMOBS_UREG_R15] = (r)->r15  \
+	}
 
-static __always_inline __u64 emit_ustack(const __u64 regs[MEMOBS_UREG_NR], __u32 tgid,
-					 __u32 flags)
+static __always_inline __u64 emit_ustack(const __u64 regs[MEMOBS_UREG_NR], __u32 tgid, __u32 flags)
 {
 	__u32 zero = 0, want = memobs_stack_copy_bytes, off = 0, chunk, i;
 	struct ustack_scratch *s = bpf_map_lookup_elem(&memobs_attr_ustack_scratch, &zero);
@@ -571,7 +573,8 @@ static __always_inline int alloc_return(struct pt_regs *ctx, __u64 entry_sp)
 		free_block(tgid, call.arg_ptr);
 	if (!call.sampled)
 		return 0;
-	if (!addr || ((call.fn == MEMOBS_FN_MMAP || call.fn == MEMOBS_FN_SBRK) && addr == MAP_FAILED)) {
+	if (!addr ||
+	    ((call.fn == MEMOBS_FN_MMAP || call.fn == MEMOBS_FN_SBRK) && addr == MAP_FAILED)) {
 		memobs_attr_count(MEMOBS_ATTR_STAT_FAILED);
 		return 0;
 	}

@@ -186,12 +186,12 @@ struct memobs_proc_state {
 	__s64 rss_count[4];  /* the counters' global counts (cheap) */
 	__s64 rss_deltas[4]; /* their per-CPU parts, as last summed (costly) */
 	__u64 total_vm;
-	__u64 signal_flt;		/* faults of threads that exited (cheap) */
-	__u64 leader_flt;		/* the leader thread's own (cheap) */
-	__u64 others_min_flt;		/* the other live threads', as last walked (costly) */
+	__u64 signal_flt;     /* faults of threads that exited (cheap) */
+	__u64 leader_flt;     /* the leader thread's own (cheap) */
+	__u64 others_min_flt; /* the other live threads', as last walked (costly) */
 	__u64 others_maj_flt;
 	__u32 nr_threads;
-	__u32 seen; /* 0: just created */
+	__u32 seen;	/* 0: just created */
 	__u32 rss_owed; /* changed while the budget was spent: re-read at the next chance */
 	__u32 pad;
 };

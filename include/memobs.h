@@ -166,10 +166,10 @@ enum memobs_attr_stat {
 	MEMOBS_ATTR_STAT_MM_FULL = 9,	    /* mm site map full */
 	MEMOBS_ATTR_STAT_USTACK_THROTTLED = 10, /* sampled calls past the stack-copy budget:
 						  * frame pointers instead */
-	MEMOBS_ATTR_STAT_USTACK_COPIES = 11,   /* stack copies sent */
-	MEMOBS_ATTR_STAT_USTACK_NS = 12,       /* ns the probes spent making them (copy, send) */
-	MEMOBS_ATTR_STAT_MM_CALLS = 13,	       /* mmap/munmap/sbrk calls of traced processes seen */
-	MEMOBS_ATTR_STAT_FAULTS = 14,	       /* page faults of traced processes seen */
+	MEMOBS_ATTR_STAT_USTACK_COPIES = 11,	/* stack copies sent */
+	MEMOBS_ATTR_STAT_USTACK_NS = 12,	/* ns the probes spent making them (copy, send) */
+	MEMOBS_ATTR_STAT_MM_CALLS = 13, /* mmap/munmap/sbrk calls of traced processes seen */
+	MEMOBS_ATTR_STAT_FAULTS = 14,	/* page faults of traced processes seen */
 	/* mm hooks that fired in a process outside the traced scope: 0 by construction
 	 * (pid-filtered uprobes, per-task perf events); counted to prove it */
 	MEMOBS_ATTR_STAT_OUT_OF_SCOPE = 15,
@@ -196,7 +196,7 @@ struct memobs_alloc_rec {
  * cannot be read); userspace unwinds the copy with the modules' .eh_frame.
  * The record precedes the allocation's, whose stack_id is its sample_id.
  */
-#define MEMOBS_USTACK_MAX 16384 /* the largest copy: a verifier-bounded constant */
+#define MEMOBS_USTACK_MAX 16384		      /* the largest copy: a verifier-bounded constant */
 #define MEMOBS_USTACK_SAMPLE_BIT (1ULL << 63) /* set in a sample_id, never in a stack hash */
 
 /* memobs_ustack_rec.regs: what the x86-64 CFI of compiled code refers to */

@@ -198,7 +198,8 @@ static void test_cached_faults_arrive_late_and_once(void **state)
 		struct memobs_task_rec r = leader(10, 200, 100, totals[i]);
 		struct snapshot *snap;
 
-		r.flags |= MEMOBS_TASK_PROCESS | (totals[i] == 100 && i ? MEMOBS_TASK_FAULTS_CACHED : 0);
+		r.flags |= MEMOBS_TASK_PROCESS |
+			   (totals[i] == 100 && i ? MEMOBS_TASK_FAULTS_CACHED : 0);
 		r.nr_threads = 64;
 		snap = pass(agg, 1 + i, &r, 1);
 		assert_int_equal(snap->nr_procs, 1);

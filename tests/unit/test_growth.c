@@ -37,8 +37,11 @@ static void test_live_allocations_first(void **state)
 {
 	/* a fifth of the growth in live allocations is a leak through malloc, whatever else */
 	struct growth_figures f = {
-		.anon_growth = 100 * MIB, .malloc_bytes = 20 * MIB, .mapped_bytes = 90 * MIB,
-		.arena_bytes = 90 * MIB, .managed_runtime = true,
+		.anon_growth = 100 * MIB,
+		.malloc_bytes = 20 * MIB,
+		.mapped_bytes = 90 * MIB,
+		.arena_bytes = 90 * MIB,
+		.managed_runtime = true,
 	};
 
 	(void)state;
@@ -49,7 +52,8 @@ static void test_live_allocations_first(void **state)
 
 static void test_mapped_outside_malloc(void **state)
 {
-	struct growth_figures f = { .anon_growth = 100 * MIB, .mapped_bytes = 50 * MIB,
+	struct growth_figures f = { .anon_growth = 100 * MIB,
+				    .mapped_bytes = 50 * MIB,
 				    .arena_bytes = 80 * MIB };
 
 	(void)state;
@@ -61,7 +65,8 @@ static void test_mapped_outside_malloc(void **state)
 static void test_retention(void **state)
 {
 	/* the arenas grew, few allocations stay live: the allocator keeps freed memory */
-	struct growth_figures f = { .anon_growth = 100 * MIB, .malloc_bytes = 5 * MIB,
+	struct growth_figures f = { .anon_growth = 100 * MIB,
+				    .malloc_bytes = 5 * MIB,
 				    .arena_bytes = 60 * MIB };
 
 	(void)state;

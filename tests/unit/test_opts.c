@@ -296,8 +296,9 @@ static void test_stack_bytes_opts(void **state)
 	assert_int_equal(ro.stack_bytes, MEMOBS_USTACK_MAX);
 	assert_int_equal(parse(&ro, err, sizeof(err), "--stack-bytes", "32K", NULL),
 			 OPTS_USAGE_ERROR);
-	assert_string_equal(err, "invalid value '32K' for --stack-bytes: expected 0 (frame pointers "
-				 "only) or bytes from 256 to 16K");
+	assert_string_equal(err,
+			    "invalid value '32K' for --stack-bytes: expected 0 (frame pointers "
+			    "only) or bytes from 256 to 16K");
 }
 
 /* --wrappers (run, leaks): checked at parse time, one line naming the option. */
@@ -365,9 +366,9 @@ static void test_wrappers_opts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seconds),	   cmocka_unit_test(test_bytes_and_numbers),
-		cmocka_unit_test(test_run_opts),   cmocka_unit_test(test_top_opts),
-		cmocka_unit_test(test_leaks_opts), cmocka_unit_test(test_wrappers_opts),
+		cmocka_unit_test(test_seconds),		 cmocka_unit_test(test_bytes_and_numbers),
+		cmocka_unit_test(test_run_opts),	 cmocka_unit_test(test_top_opts),
+		cmocka_unit_test(test_leaks_opts),	 cmocka_unit_test(test_wrappers_opts),
 		cmocka_unit_test(test_stack_bytes_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -425,8 +425,8 @@ static void test_profile_dir_keeps_and_refuses(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(profile_dir__open(&d, dir, 2), 0);
 	for (ts = 1; ts <= 4; ts++) {
-		assert_int_equal(profile_dir__write(d, ts * 1000, "/cg", ts, NULL, 0, &po, &written),
-				 0);
+		assert_int_equal(
+			profile_dir__write(d, ts * 1000, "/cg", ts, NULL, 0, &po, &written), 0);
 		assert_int_equal(access(written, R_OK), 0);
 		free(written);
 	}
@@ -448,9 +448,12 @@ static void test_profile_dir_keeps_and_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_parse),    cmocka_unit_test(test_folded_lines),
-		cmocka_unit_test(test_flamegraph_svg), cmocka_unit_test(test_pprof_decodes),
-		cmocka_unit_test(test_pprof_empty),    cmocka_unit_test(test_leaks_profile_opts),
+		cmocka_unit_test(test_frame_parse),
+		cmocka_unit_test(test_folded_lines),
+		cmocka_unit_test(test_flamegraph_svg),
+		cmocka_unit_test(test_pprof_decodes),
+		cmocka_unit_test(test_pprof_empty),
+		cmocka_unit_test(test_leaks_profile_opts),
 		cmocka_unit_test(test_profile_dir_names),
 		cmocka_unit_test(test_profile_dir_keeps_and_refuses),
 	};

@@ -481,7 +481,8 @@ static int read_symbol_tables(const struct observed_file *file, void **image, si
 	    ehdr->e_shoff % 8)
 		goto err;
 	shdr = (Elf64_Shdr *)(mem + ehdr->e_shoff);
-	err = observed_file__pread(file->fd, shdr, ehdr->e_shnum * sizeof(Elf64_Shdr), ehdr->e_shoff);
+	err = observed_file__pread(file->fd, shdr, ehdr->e_shnum * sizeof(Elf64_Shdr),
+				   ehdr->e_shoff);
 	if (err)
 		goto err;
 	for (i = 0; i < ehdr->e_shnum; i++) {
@@ -496,7 +497,7 @@ static int read_symbol_tables(const struct observed_file *file, void **image, si
 		if (total > OBSERVED_FILE_MAX_BYTES)
 			goto err;
 		err = observed_file__pread(file->fd, mem + shdr[i].sh_offset, shdr[i].sh_size,
-				 shdr[i].sh_offset);
+					   shdr[i].sh_offset);
 		/* the section headers are ours now: a table cut since reads as what arrived */
 		if (err && err != -EIO)
 			goto err;

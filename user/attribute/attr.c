@@ -99,7 +99,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	 * for the next poll, and what overflows meanwhile is counted as drops.
 	 */
 	if (++a->drained_this_poll >= DRAIN_BUDGET ||
-	    (!(a->drained_this_poll % DRAIN_CLOCK_EVERY) && clock_mono_ns() > a->drain_deadline_ns)) {
+	    (!(a->drained_this_poll % DRAIN_CLOCK_EVERY) &&
+	     clock_mono_ns() > a->drain_deadline_ns)) {
 		a->drain_spent = true;
 		return DRAIN_BUDGET_SPENT;
 	}
@@ -275,10 +276,10 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 	 * sampling every few bytes makes a record per call: ~1 M/s per traced
 	 * thread; stack copies are up to 16 KiB each, 4 MiB/s per CPU at most
 	 */
-	ringbuf_bytes = a->opts.ringbuf_bytes	      ? a->opts.ringbuf_bytes
-			: a->opts.sample_bytes < 4096 ? 16 << 20
+	ringbuf_bytes = a->opts.ringbuf_bytes		    ? a->opts.ringbuf_bytes
+			: a->opts.sample_bytes < 4096	    ? 16 << 20
 			: opts->stack_bytes != ATTR_FP_ONLY ? 8 << 20
-						      : 4 << 20;
+							    : 4 << 20;
 	a->nr_cpus = libbpf_num_possible_cpus();
 	u64map_init(&a->known_pids);
 	u64map_init(&a->watched_cgroups);

@@ -34,11 +34,11 @@ struct frame_meta; /* output/records.h */
 struct mounts;
 
 struct attr_opts {
-	__u64 sample_bytes;  /* mean bytes between samples; 0: default; 1: every allocation */
-	bool malloc;	     /* hook the malloc family */
-	bool malloc_all;     /* ... in every process (--malloc), else only those watched */
-	bool trace_mm;	     /* mmap/munmap/mremap/brk and page-fault hooks */
-	bool trace_mm_all;   /* ... for every cgroup (--trace-mm), else only those watched */
+	__u64 sample_bytes; /* mean bytes between samples; 0: default; 1: every allocation */
+	bool malloc;	    /* hook the malloc family */
+	bool malloc_all;    /* ... in every process (--malloc), else only those watched */
+	bool trace_mm;	    /* mmap/munmap/mremap/brk and page-fault hooks */
+	bool trace_mm_all;  /* ... for every cgroup (--trace-mm), else only those watched */
 	/*
 	 * Processes traced by cgroup or pid (not host-wide) also get sampled
 	 * anonymous mmap/sbrk calls (libc's wrappers, pid-filtered uprobes) and
@@ -64,7 +64,7 @@ struct attr_opts {
 struct attr_site {
 	struct alloc_site est;
 	enum memobs_alloc_source source; /* where its samples came from */
-	const char *const *frames; /* innermost first, "func+0xoff (module) file:line";
+	const char *const *frames;	 /* innermost first, "func+0xoff (module) file:line";
 				    * owned by the attr object, valid until attr__close() */
 	/* parallel to frames: build-id, mangled name, mapped path, file offset
 	 * (the symbolizer's); owned likewise; NULL: none */
@@ -103,13 +103,13 @@ struct attr_stats {
 	__u64 symbol_cache_evictions; /* ELF files dropped by the symbolizer's bounds */
 	__u64 symbol_timeouts;	      /* lookups past the deadline, or a helper lost */
 	struct attr_unwind_stats unwind;
-	__u64 sites;		/* distinct call sites held (at most 16384) */
-	__u64 sites_overflowed; /* stacks past that bound, given one overflow site */
+	__u64 sites;		   /* distinct call sites held (at most 16384) */
+	__u64 sites_overflowed;	   /* stacks past that bound, given one overflow site */
 	__u64 cfi_cache_bytes;	   /* the unwind-rule cache now (bounded) */
 	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 	__u64 fault_events;	   /* per-thread page-fault perf events open now */
 	__u64 mm_inside_malloc;	   /* mm samples made by the allocator itself (not counted twice) */
-	bool session;		      /* uprobe sessions in use */
+	bool session;		   /* uprobe sessions in use */
 };
 
 /* Loads and attaches what opts asks for. Returns 0 or -errno (already reported). */

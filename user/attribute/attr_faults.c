@@ -62,8 +62,9 @@ static void fault_attach_failed(struct attr *a, int tid, int err)
 	p_warn("page faults of thread %d not sampled: %s%s (counted in attach_failures, said once)",
 	       tid, err == -E2BIG ? "too many fault events open" : strerror(-err),
 	       err == -EACCES || err == -EPERM ? " (perf_event_open needs CAP_PERFMON)"
-	       : err == -ENOENT || err == -EOPNOTSUPP ? " (no software perf events: CONFIG_PERF_EVENTS)"
-						    : "");
+	       : err == -ENOENT || err == -EOPNOTSUPP
+		       ? " (no software perf events: CONFIG_PERF_EVENTS)"
+		       : "");
 }
 
 static int attach_thread(struct attr *a, int tid, struct traced_pid *tp)

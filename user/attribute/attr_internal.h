@@ -64,9 +64,9 @@ struct traced_pid {
 	__u64 start_time;	     /* a reused pid is another process */
 	struct alloc_lib_set *files; /* attached for this process */
 	struct link_vec links;
-	bool explicit; /* watched by pid (attr__watch_pid), not via a cgroup */
+	bool explicit;	    /* watched by pid (attr__watch_pid), not via a cgroup */
 	__u32 fault_events; /* of them in links: page-fault perf events */
-	bool seen;     /* in a watched cgroup at this tick */
+	bool seen;	    /* in a watched cgroup at this tick */
 };
 
 /* A sampled mapping alive (mmap, sbrk, arena), by range (attr_source.c). */
@@ -124,15 +124,15 @@ struct attr {
 	struct attr_unwind_stats unwind;
 
 	__u64 attach_failures, probes_at_entry;
-	__u64 fault_events;	/* page-fault perf events open now */
-	__u64 mm_inside_malloc; /* mm samples made by the allocator's own mmap/sbrk */
+	__u64 fault_events;	     /* page-fault perf events open now */
+	__u64 mm_inside_malloc;	     /* mm samples made by the allocator's own mmap/sbrk */
 	struct mapped_range *mapped; /* the sampled mappings alive */
 	size_t nr_mapped, cap_mapped;
-	__u64 mapped_untracked;	 /* mappings past ATTR_MAX_MAPPED_RANGES */
-	__u64 faults_in_mapped;	 /* fault samples on a sampled mapping's page: not counted twice */
+	__u64 mapped_untracked; /* mappings past ATTR_MAX_MAPPED_RANGES */
+	__u64 faults_in_mapped; /* fault samples on a sampled mapping's page: not counted twice */
 	bool warned_faults;	/* a fault event failed to open: said once */
-	bool warned_scan; /* a scan failed for want of fds or memory: said once */
-	bool mounted_tracefs; /* memobs mounted it: unmounted once the tracepoints are attached */
+	bool warned_scan;	/* a scan failed for want of fds or memory: said once */
+	bool mounted_tracefs;	/* memobs mounted it: unmounted once the tracepoints are attached */
 	__u64 last_tick_ms;
 	__u32 drained_this_poll; /* records handled since attr__poll() began (the drain budget) */
 	__u64 drain_deadline_ns; /* ... and the time it may take */

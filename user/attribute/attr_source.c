@@ -54,10 +54,26 @@ const char *attr_source__str(enum memobs_alloc_source source)
  * stack with one of them is the allocator growing its own arenas.
  */
 static const char *const malloc_entries[] = {
-	"malloc",	 "calloc",	    "realloc",	       "reallocarray",	"free",
-	"posix_memalign", "aligned_alloc",  "memalign",	       "valloc",	"pvalloc",
-	"__libc_malloc", "__libc_calloc",  "__libc_realloc",  "__libc_free",	"__libc_memalign",
-	"__libc_valloc", "__libc_pvalloc", "operator new",    "operator new[]", "operator delete",
+	"malloc",
+	"calloc",
+	"realloc",
+	"reallocarray",
+	"free",
+	"posix_memalign",
+	"aligned_alloc",
+	"memalign",
+	"valloc",
+	"pvalloc",
+	"__libc_malloc",
+	"__libc_calloc",
+	"__libc_realloc",
+	"__libc_free",
+	"__libc_memalign",
+	"__libc_valloc",
+	"__libc_pvalloc",
+	"operator new",
+	"operator new[]",
+	"operator delete",
 	"operator delete[]",
 };
 
@@ -118,8 +134,8 @@ void attr_mapped_add(struct attr *a, __u32 pid, __u64 addr, __u64 len, __u32 sou
 		a->mapped_untracked++;
 		return;
 	}
-	a->mapped[a->nr_mapped++] = (struct mapped_range){ .pid = pid, .start = addr,
-							   .end = addr + len };
+	a->mapped[a->nr_mapped++] =
+		(struct mapped_range){ .pid = pid, .start = addr, .end = addr + len };
 }
 
 void attr_mapped_remove(struct attr *a, __u32 pid, __u64 addr)
@@ -150,7 +166,8 @@ bool attr_mapped_covers(const struct attr *a, __u32 pid, __u64 addr)
 	size_t i;
 
 	for (i = 0; i < a->nr_mapped; i++)
-		if (a->mapped[i].pid == pid && a->mapped[i].start <= addr && addr < a->mapped[i].end)
+		if (a->mapped[i].pid == pid && a->mapped[i].start <= addr &&
+		    addr < a->mapped[i].end)
 			return true;
 	return false;
 }

@@ -62,7 +62,7 @@ struct escalator {
 	size_t nr_done;
 	struct sites_now now[MAX_ESCALATIONS];
 	size_t nr_now;
-	__u64 now_ts_ms; /* the snapshot they were made for */
+	__u64 now_ts_ms;	      /* the snapshot they were made for */
 	struct profile_dir *profiles; /* --profile-dir; NULL: none */
 	__u64 episodes;		      /* profiles' episode numbers */
 	struct recent_profile recent[PROFILES_REMEMBERED];
@@ -108,8 +108,9 @@ int escalator__open(struct escalator **out, const struct escalator_opts *opts)
 	if (opts->profile_dir) {
 		err = profile_dir__open(&e->profiles, opts->profile_dir, opts->profile_keep);
 		if (err)
-			p_warn("no profiles will be written: --profile-dir '%s': %s", opts->profile_dir,
-			       err == -EPERM ? "another user's, or writable by others"
+			p_warn("no profiles will be written: --profile-dir '%s': %s",
+			       opts->profile_dir,
+			       err == -EPERM   ? "another user's, or writable by others"
 			       : err == -ELOOP ? "a symbolic link"
 					       : strerror(-err));
 	}
@@ -149,7 +150,8 @@ static char *write_profile(struct escalator *e, __u64 cgroup_id, const char *pat
 					 records, nr, &po, &written);
 	if (err && (!e->profile_error || strcmp(e->profile_error, strerror(-err)))) {
 		/* a full or removed directory: said once per distinct error */
-		p_warn("failed to write a profile in '%s': %s", e->opts.profile_dir, strerror(-err));
+		p_warn("failed to write a profile in '%s': %s", e->opts.profile_dir,
+		       strerror(-err));
 		free(e->profile_error);
 		e->profile_error = strdup(strerror(-err));
 	}
@@ -160,7 +162,8 @@ static char *write_profile(struct escalator *e, __u64 cgroup_id, const char *pat
 		struct recent_profile *r = &e->recent[e->next_recent++ % PROFILES_REMEMBERED];
 
 		free(r->path);
-		*r = (struct recent_profile){ .cgroup_id = cgroup_id, .ts_ms = ts_ms,
+		*r = (struct recent_profile){ .cgroup_id = cgroup_id,
+					      .ts_ms = ts_ms,
 					      .path = strdup(written) };
 	}
 	return written;
@@ -347,8 +350,8 @@ static struct site_record *site_records_of(const struct escalator *e, struct att
 		r[i].frames = sites[i].frames;
 		r[i].nr_frames = sites[i].nr_frames;
 		r[i].meta = sites[i].meta;
-		r[i].caller = caller_rule__frame(e->opts.callers, sites[i].frames,
-						 sites[i].nr_frames);
+		r[i].caller =
+			caller_rule__frame(e->opts.callers, sites[i].frames, sites[i].nr_frames);
 		r[i].source = attr_source__str(sites[i].source);
 	}
 	return r;

@@ -87,7 +87,8 @@ static bool section_starts_with(int fd, const Elf64_Shdr *sh, __u64 file_size, v
 				size_t len)
 {
 	return sh->sh_type != SHT_NOBITS && sh->sh_size >= len &&
-	       in_file(sh->sh_offset, len, file_size) && !observed_file__pread(fd, buf, len, sh->sh_offset);
+	       in_file(sh->sh_offset, len, file_size) &&
+	       !observed_file__pread(fd, buf, len, sh->sh_offset);
 }
 
 static bool pclntab_magic(__u32 magic)

@@ -74,12 +74,12 @@ struct symbolizer_opts {
 };
 
 struct symbolizer_stats {
-	__u64 files;	       /* ELF files held now */
-	__u64 image_bytes;     /* their copies' bytes */
-	__u64 evictions;       /* files (and processes) dropped to stay within the bounds */
-	__u64 pids;	       /* processes whose mappings are held */
-	__u64 timeouts;	       /* requests past the deadline (the helper was killed) */
-	__u64 worker_restarts; /* helpers lost (timed out, died) and replaced on demand */
+	__u64 files;		   /* ELF files held now */
+	__u64 image_bytes;	   /* their copies' bytes */
+	__u64 evictions;	   /* files (and processes) dropped to stay within the bounds */
+	__u64 pids;		   /* processes whose mappings are held */
+	__u64 timeouts;		   /* requests past the deadline (the helper was killed) */
+	__u64 worker_restarts;	   /* helpers lost (timed out, died) and replaced on demand */
 	__u64 cfi_cache_bytes;	   /* the unwind-rule cache (bounded: cfi_cache.h) */
 	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 };

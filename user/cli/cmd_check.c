@@ -182,10 +182,11 @@ int cmd_check(int argc, char **argv)
 		 m.memcg_on_v2	 ? "v2"
 		 : m.memcg_v1[0] ? "v1"
 				 : "neither");
-	snprintf(tracefs_detail, sizeof(tracefs_detail), "%s",
-		 m.tracefs[0]
-			 ? m.tracefs
-			 : "not mounted: needed by the attribution tier's syscall tracepoints");
+	snprintf(
+		tracefs_detail, sizeof(tracefs_detail), "%s",
+		m.tracefs[0]
+			? m.tracefs
+			: "not mounted: needed by --trace-mm's syscall tracepoints (memobs mounts it then)");
 
 	{
 		const struct check_row rows[] = {
@@ -215,6 +216,9 @@ int cmd_check(int argc, char **argv)
 			  "uprobe PMU: allocation tracing (attribution tier)" },
 			{ "uprobe sessions", f.uprobe_session, false,
 			  "kfunc bpf_session_is_return (6.13+): return probes only on sampled calls" },
+			{ "page-fault events", f.fault_events, false,
+			  "software perf event per thread: an escalation's fault samples (its mmap "
+			  "and sbrk samples are uprobes; neither needs tracefs)" },
 		};
 
 		core_ok = print_rows(rows, ARRAY_SIZE(rows));

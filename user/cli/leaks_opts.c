@@ -170,7 +170,8 @@ enum opts_result leaks_opts__parse(int argc, char **argv, struct leaks_opts *o, 
 		return opts__fail(err, err_size, "%s one of --cgroup, --pid or --all",
 				  targets ? "expected only" : "expected");
 	if (o->all_sources && o->all)
-		return opts__fail(err, err_size,
-				  "--all-sources traces named processes (--pid or --cgroup), not --all");
+		return opts__fail(
+			err, err_size,
+			"--all-sources traces named processes (--pid or --cgroup), not --all");
 	return OPTS_OK;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collect/features.h"
@@ -29,6 +31,27 @@ static int tp_btf_nr_args(const struct btf *btf, const char *tp)
 	return btf_vlen(t) - 1; /* the first argument is the tracepoint's void *data */
 }
 
+/*
+ * An escalation samples its suspect's page faults with a software perf event
+ * per thread: one on memobs itself, disabled, says whether they open here
+ * (CONFIG_PERF_EVENTS, perf_event_paranoid against the capabilities held).
+ */
+static bool probe_fault_event(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_PAGE_FAULTS,
+		.disabled = 1,
+	};
+	int fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 void features__probe(struct features *f, const struct mounts *m)
 {
 	struct btf *btf;
@@ -38,6 +61,7 @@ void features__probe(struct features *f, const struct mounts *m)
 	f->cgroup2 = m->cgroup2[0] != '\0';
 	f->tracefs = m->tracefs[0] != '\0';
 	f->uprobes = access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;
+	f->fault_events = probe_fault_event();
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	/* any answer but EPERM/ENOSYS means bpf() is usable */
 	f->bpf_syscall = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_ARRAY, NULL) == 1;

@@ -19,7 +19,8 @@ struct features {
 	bool tracefs;	     /* mounted (classic tracepoints need it) */
 	bool uprobes;	     /* the uprobe PMU is registered */
 	bool uprobe_session; /* kfunc bpf_session_is_return (6.13+) */
-	bool cgroup2;	     /* a cgroup2 mount was found */
+	bool fault_events; /* a software page-fault perf event opens (escalation's fault samples) */
+	bool cgroup2;	   /* a cgroup2 mount was found */
 	/*
 	 * The process walk: a syscall program with the open-coded task
 	 * iterator (kfuncs bpf_iter_task_new with BPF_TASK_ITER_ALL_PROCS,

@@ -394,9 +394,9 @@ static bool floor_rising(struct detector *d, const struct cg_track *cg, int m)
 		else
 			min_new = fmin(min_new, d->lin_v[i]);
 	}
-	return half_span > 0 &&
-	       min_new - min_old >=
-		       d->params.persist_frac * d->params.min_growth_bytes_per_s * half_span;
+	return half_span > 0 && min_new - min_old >= d->params.persist_frac *
+							     d->params.min_growth_bytes_per_s *
+							     half_span;
 }
 
 /*

@@ -14,11 +14,11 @@
 
 /* Estimated bytes, each over the escalation (attribute/attr.h's sources). */
 struct growth_figures {
-	__u64 anon_growth;     /* anonymous RSS growth of the cgroup */
-	__u64 malloc_bytes;    /* malloc-family allocations still outstanding */
-	__u64 arena_bytes;     /* mmap/sbrk made inside the allocator, still mapped */
-	__u64 mapped_bytes;    /* anonymous mmap and sbrk outside malloc, still mapped */
-	bool managed_runtime;  /* the top process runs go, jvm, node or python */
+	__u64 anon_growth;    /* anonymous RSS growth of the cgroup */
+	__u64 malloc_bytes;   /* malloc-family allocations still outstanding */
+	__u64 arena_bytes;    /* mmap/sbrk made inside the allocator, still mapped */
+	__u64 mapped_bytes;   /* anonymous mmap and sbrk outside malloc, still mapped */
+	bool managed_runtime; /* the top process runs go, jvm, node or python */
 };
 
 /* Below this share of the growth, live malloc allocations do not hold it. */

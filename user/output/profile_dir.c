@@ -29,7 +29,8 @@ int profile_dir__open(struct profile_dir **out, const char *path, unsigned int k
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOTDIR && !lstat(path, &st) && S_ISLNK(st.st_mode) ? -ELOOP : -errno;
+		return errno == ENOTDIR && !lstat(path, &st) && S_ISLNK(st.st_mode) ? -ELOOP
+										    : -errno;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		close(fd);

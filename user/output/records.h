@@ -86,7 +86,7 @@ struct oom_kill_record {
 	__u64 file_rss_bytes;
 	__u64 shmem_rss_bytes;
 	__u64 oom_kills_total; /* in the victim's cgroup since memobs started */
-	const char *profile;   /* --profile-dir: the cgroup's last profile of the window; NULL: none */
+	const char *profile; /* --profile-dir: the cgroup's last profile of the window; NULL: none */
 };
 
 enum leak_record_state {
@@ -112,7 +112,7 @@ struct leak_record {
 	 */
 	const char *runtime;
 	/* What to run to see inside the runtime's heap (docs/detector.md); "": null */
-	char hint[320]; /* RUNTIME_HINT_MAX */
+	char hint[320];			 /* RUNTIME_HINT_MAX */
 	const struct site_record *sites; /* [] on the first line of an episode */
 	size_t nr_sites;
 	/* The escalation follow-up only (escalated): what the probes saw. */
@@ -121,10 +121,10 @@ struct leak_record {
 	__u64 anon_growth_bytes;
 	__u64 malloc_outstanding_bytes;
 	bool not_from_malloc;
-	__u64 mapped_bytes;	    /* anonymous mmap/sbrk outside malloc, still mapped (estimate) */
-	__u64 arena_bytes;	    /* ... made by the allocator for its arenas (estimate) */
+	__u64 mapped_bytes; /* anonymous mmap/sbrk outside malloc, still mapped (estimate) */
+	__u64 arena_bytes;  /* ... made by the allocator for its arenas (estimate) */
 	const char *growth_held_by; /* model/growth.h; NULL: nothing grew (null) */
-	const char *profile; /* --profile-dir: the pprof written for it; NULL: none */
+	const char *profile;	    /* --profile-dir: the pprof written for it; NULL: none */
 };
 
 /* What the BPF side and the attach code counted (pipeline__stats()). */

@@ -40,8 +40,8 @@ struct pipeline {
 	struct snapshot *prev_snap; /* kept until the next call: events may borrow from it */
 	struct u64map oom_kills;    /* cgroup id -> kills seen */
 	struct memlimit_cache *limits;
-	struct detector *detector;   /* NULL without --detect */
-	struct escalator *escalator; /* NULL: no attribution tier */
+	struct detector *detector;	/* NULL without --detect */
+	struct escalator *escalator;	/* NULL: no attribution tier */
 	struct runtime_cache *runtimes; /* leak lines' top processes; made at the first alert */
 	__u64 next_pass_ns;
 	__u64 interval_ns;
@@ -141,9 +141,9 @@ static void handle_lifecycle(struct pipeline *p, const struct memobs_event *rec)
 	oom->shmem_rss_bytes = rec->shmem_rss_pages * page;
 	oom->oom_kills_total = kills + 1;
 	/* what filled the cgroup: a profile of the window before the kill, if any */
-	oom->profile = escalator__oom_profile(
-		p->escalator, cgroup_id, r->has_cgroup ? r->cgroup.path : NULL, r->ts_ms,
-		r->ts_ms - (__u64)(p->opts.window_s * 1e3));
+	oom->profile = escalator__oom_profile(p->escalator, cgroup_id,
+					      r->has_cgroup ? r->cgroup.path : NULL, r->ts_ms,
+					      r->ts_ms - (__u64)(p->opts.window_s * 1e3));
 }
 
 /* Drains the lifecycle ring buffer for up to timeout_ms. Returns records seen or -errno. */
@@ -202,8 +202,9 @@ static void detect_leaks(struct pipeline *p, struct snapshot *snap)
 
 			if (!p->runtimes)
 				p->runtimes = runtime_cache__new();
-			kind = p->runtimes ? runtime_cache__lookup(p->runtimes, (int)alerts[i].top_pid)
-					   : runtime__detect((int)alerts[i].top_pid);
+			kind = p->runtimes
+				       ? runtime_cache__lookup(p->runtimes, (int)alerts[i].top_pid)
+				       : runtime__detect((int)alerts[i].top_pid);
 			r->leak.runtime = runtime_kind__str(kind);
 			/* a cleared line says the growth stopped: nothing to act on */
 			if (alerts[i].state == LEAK_ALERT_SUSPECTED)

@@ -144,7 +144,8 @@ int mounts__discover(struct mounts *m, const char *mountinfo_path)
 
 static bool is_fuse(const char *fstype)
 {
-	return !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") || !strncmp(fstype, "fuse.", 5);
+	return !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") ||
+	       !strncmp(fstype, "fuse.", 5);
 }
 
 /* mount_point is path itself or one of its leading directories. */
@@ -172,7 +173,8 @@ static int scan_fuse(const char *path, bool by_dev, unsigned int major, unsigned
 	while (!found && fgets(line, sizeof(line), f)) {
 		if (mountinfo__parse_line(line, &e) || !is_fuse(e.fstype))
 			continue;
-		found = by_dev ? e.major == major && e.minor == minor : covers(e.mount_point, fs_path);
+		found = by_dev ? e.major == major && e.minor == minor
+			       : covers(e.mount_point, fs_path);
 	}
 	fclose(f);
 	return found;

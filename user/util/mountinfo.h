@@ -21,9 +21,9 @@ struct mounts {
 /* One mountinfo line, split; the fields point into the line (modified). */
 struct mountinfo_entry {
 	unsigned int major, minor; /* field 3: the device of the mount's filesystem */
-	char *root;	   /* field 4: root of the mount within its filesystem */
-	char *mount_point; /* field 5, octal escapes (\040) decoded */
-	char *fstype;	   /* after the " - " separator */
+	char *root;		   /* field 4: root of the mount within its filesystem */
+	char *mount_point;	   /* field 5, octal escapes (\040) decoded */
+	char *fstype;		   /* after the " - " separator */
 	char *source;
 	char *super_opts; /* superblock options: for cgroup v1 the controllers */
 };
