@@ -37,22 +37,6 @@ static int open_fault_event(int tid)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The parent's pid from /proc/PID/stat (after the comm, which may hold ')'), or 0. */
-static int parent_of(int pid)
-{
-	char path[64], *text, *end;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_small_file(path, &text))
-		return 0;
-	end = strrchr(text, ')');
-	if (end && sscanf(end + 1, " %*c %d", &ppid) != 1)
-		ppid = 0;
-	free(text);
-	return ppid;
-}
-
 static void fault_attach_failed(struct attr *a, int tid, int err)
 {
 	a->attach_failures++;
@@ -104,7 +88,7 @@ void attr_attach_faults(struct attr *a, int pid, struct traced_pid *tp)
 	if (!a->opts.mm_escalation || tp->fault_events)
 		return;
 	/* a child of a traced process inherited its parent's events at fork */
-	ppid = parent_of(pid);
+	ppid = (int)proc_pid_stat_field(pid, 4);
 	if (ppid > 0 && u64map_get(&a->traced, ppid, &parent_tp))
 		return;
 	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);

@@ -15,11 +15,6 @@
 /* profiles remembered by cgroup, for the OOM kills that follow them */
 #define PROFILES_REMEMBERED 64
 #define DEFAULT_TOP_SITES 5
-/*
- * Below this share of the anonymous growth, the growth is not malloc's: the
- * allocator keeps freed memory (retention), or something maps memory itself.
- */
-#define NOT_FROM_MALLOC_SHARE 0.2
 
 struct escalation {
 	struct leak_alert alert; /* a copy; path owned */
@@ -407,7 +402,7 @@ static void conclude(struct escalator *e, struct escalation *esc, const struct s
 		attr__cgroup_source_bytes(e->attr, esc->alert.cgroup_id, ATTR_SOURCE_ARENA);
 	esc->anon_growth_bytes = anon_now > esc->anon_at_start ? anon_now - esc->anon_at_start : 0;
 	esc->not_from_malloc = esc->anon_growth_bytes > 0 &&
-			       esc->malloc_bytes < NOT_FROM_MALLOC_SHARE * esc->anon_growth_bytes;
+			       esc->malloc_bytes < GROWTH_MALLOC_SHARE * esc->anon_growth_bytes;
 	if (cg)
 		esc->alert.bytes = cg->mem.anon_rss_bytes;
 	esc->site_records = site_records_of(e, esc->sites, esc->nr_sites);

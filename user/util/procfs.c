@@ -190,12 +190,12 @@ int pid_cgroup__parse_v1(const char *text, const char *controller, char *out, si
 	return -ENOENT;
 }
 
-__u64 proc_pid_start_time(int pid)
+__u64 proc_pid_stat_field(int pid, int field)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	unsigned long long value = 0;
 	ssize_t n;
-	int fd, field;
+	int fd, at;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -208,11 +208,16 @@ __u64 proc_pid_start_time(int pid)
 	buf[n] = '\0';
 	/* the command name may hold spaces and parentheses: count from the last ')' */
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || field < 3)
 		return 0;
-	for (field = 2; field < 22 && p; field++)
+	for (at = 2; at < field && p; at++)
 		p = strchr(p + 1, ' ');
 	if (p)
-		sscanf(p + 1, "%llu", &start);
-	return start;
+		sscanf(p + 1, "%llu", &value);
+	return value;
+}
+
+__u64 proc_pid_start_time(int pid)
+{
+	return proc_pid_stat_field(pid, 22);
 }

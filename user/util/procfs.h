@@ -26,6 +26,11 @@ int pid_cgroup__parse_v2(const char *text, char *out, size_t size);
 /* The same for a v1 hierarchy holding the named controller ("4:memory:/path"). */
 int pid_cgroup__parse_v1(const char *text, const char *controller, char *out, size_t size);
 
+/*
+ * A numeric field of /proc/PID/stat, counted from 1 as proc(5) does (3 and
+ * up: those after the command name); 0 when the process is gone.
+ */
+__u64 proc_pid_stat_field(int pid, int field);
 /* Field 22 of /proc/PID/stat (start time in clock ticks after boot); 0 when the process is gone. */
 __u64 proc_pid_start_time(int pid);
 
