@@ -244,6 +244,9 @@ static __always_inline __u64 ringbuf_flags(void)
 		       : BPF_RB_NO_WAKEUP;
 }
 
+/* The Python frames of a sample (needs the ring above) */
+#include "py_frames.bpf.h"
+
 /*
  * Copies the registers and the top of the user stack of a sampled call into
  * the ring (MEMOBS_REC_USTACK); returns the sample id the allocation record
@@ -315,6 +318,8 @@ static __always_inline __u64 emit_ustack(const __u64 regs[MEMOBS_UREG_NR], __u32
 		off = MEMOBS_USTACK_MAX;
 	rec->stack_len = off;
 	total = sizeof(*rec) + off;
+	/* before the copy, so that userspace holds them when it unwinds the copy */
+	emit_pystack(tgid, rec->sample_id);
 	if (bpf_ringbuf_output(&memobs_attr_events, rec, total, ringbuf_flags())) {
 		/* not a lost sample: it walks frame pointers instead */
 		memobs_attr_count(MEMOBS_ATTR_STAT_USTACK_THROTTLED);

@@ -113,6 +113,7 @@ enum memobs_attr_rec_type {
 	MEMOBS_REC_FREE = 17,	   /* struct memobs_free_rec: a sampled allocation was freed */
 	MEMOBS_REC_ATTR_EXEC = 18, /* struct memobs_attr_exec_rec: a traced process exec'd */
 	MEMOBS_REC_USTACK = 19,	   /* struct memobs_ustack_rec: registers and stack of a sample */
+	MEMOBS_REC_PYSTACK = 20,   /* struct memobs_pystack_rec: a sample's CPython frames */
 };
 
 /*
@@ -173,7 +174,12 @@ enum memobs_attr_stat {
 	/* mm hooks that fired in a process outside the traced scope: 0 by construction
 	 * (pid-filtered uprobes, per-task perf events); counted to prove it */
 	MEMOBS_ATTR_STAT_OUT_OF_SCOPE = 15,
-	MEMOBS_ATTR_STAT_NR = 16,
+	MEMOBS_ATTR_STAT_PY_STACKS = 16,    /* Python frame chains sent (MEMOBS_REC_PYSTACK) */
+	MEMOBS_ATTR_STAT_PY_TRUNCATED = 17, /* ... cut at MEMOBS_PY_MAX_FRAMES */
+	MEMOBS_ATTR_STAT_PY_TORN = 18,	    /* ... cut where a read failed (a frame changing) */
+	MEMOBS_ATTR_STAT_PY_NO_THREAD = 19, /* ... of a thread with no thread state found */
+	MEMOBS_ATTR_STAT_PY_NS = 20,	    /* ns the probes spent reading them */
+	MEMOBS_ATTR_STAT_NR = 21,
 };
 
 /* A sampled allocation: address and size as the allocator returned them. */
@@ -287,6 +293,82 @@ struct memobs_mm_key {
 struct memobs_mm_val {
 	__u64 count;
 	__u64 bytes;
+};
+
+/*
+ * ---- CPython frames (issue 16, docs/python.md) ----
+ *
+ * A sampled call of a CPython process (memobs_attr_py_procs has its layout)
+ * also reads the calling thread's Python frame chain: the thread state whose
+ * thread_id is the thread's pthread_self() (its fs base on x86-64), then
+ * frame by frame outward, one bounded read of each. The record, sent just
+ * before the same sample's MEMOBS_REC_USTACK, carries each frame's code
+ * object address and instruction (raw); userspace reads the code objects
+ * and interleaves the frames with the native stack's eval-loop frames.
+ */
+#define MEMOBS_PY_MAX_FRAMES 64	 /* Python frames kept per sample (innermost); a power of 2 */
+#define MEMOBS_PY_MAX_THREADS 64 /* thread states searched for the current thread's */
+#define MEMOBS_PY_FRAME_READ 128 /* bytes of a frame read at once: every offset + 8 within */
+#define MEMOBS_PY_NO_OFFSET 0xffff
+
+/* memobs_py_layout.frame_kind: what a frame is and what its instruction field holds */
+enum memobs_py_frame_kind {
+	MEMOBS_PY_FRAME_OBJECT = 0, /* 3.9, 3.10: PyFrameObject; instr: f_lasti (an int) */
+	MEMOBS_PY_FRAME_INTERP = 1, /* 3.11+: _PyInterpreterFrame; instr: an instruction pointer */
+};
+
+/* memobs_py_layout.entry_kind: how the first Python frame of one C-level eval call is told */
+enum memobs_py_entry_kind {
+	MEMOBS_PY_ENTRY_EVERY = 0, /* 3.9, 3.10: every frame is its own eval call */
+	MEMOBS_PY_ENTRY_FLAG = 1,  /* 3.11: the frame's is_entry byte */
+	MEMOBS_PY_ENTRY_SHIM = 2,  /* 3.12+: the next frame out is a C-stack shim (owner byte) */
+};
+
+/*
+ * memobs_attr_py_procs value (tgid -> layout), byte offsets from userspace's
+ * per-version table (user/attribute/py_layout.c) or, from 3.13 on, the
+ * process's own _Py_DebugOffsets.
+ */
+struct memobs_py_layout {
+	__u64 runtime_addr;	    /* &_PyRuntime in the process */
+	__u16 version;		    /* (major << 8) | minor */
+	__u8 frame_kind;	    /* enum memobs_py_frame_kind */
+	__u8 entry_kind;	    /* enum memobs_py_entry_kind */
+	__u16 runtime_interp_head;  /* _PyRuntime.interpreters.head */
+	__u16 interp_threads_head;  /* PyInterpreterState: tstate_head (3.9, 3.10), threads.head */
+	__u16 tstate_next;	    /* PyThreadState.next */
+	__u16 tstate_thread_id;	    /* PyThreadState.thread_id: pthread_self() of its thread */
+	__u16 tstate_frame;	    /* .frame (3.9, 3.10), .cframe (3.11, 3.12), .current_frame */
+	__u16 cframe_current_frame; /* _PyCFrame.current_frame; MEMOBS_PY_NO_OFFSET: no cframe */
+	__u16 frame_back;	    /* f_back, previous */
+	__u16 frame_code;	    /* f_code, f_executable (3.13) */
+	__u16 frame_instr;	    /* f_lasti, prev_instr (3.11, 3.12), instr_ptr (3.13) */
+	__u16 frame_entry;	    /* is_entry (3.11), owner (3.12+); MEMOBS_PY_NO_OFFSET: none */
+	__u8 owner_cstack;	    /* the owner value of a shim frame (FRAME_OWNED_BY_CSTACK) */
+	__u8 pad[7];
+};
+
+/* memobs_pyframe.code bit 0: the first (innermost) Python frame of its C-level eval call */
+#define MEMOBS_PY_ENTRY 0x1ULL
+
+struct memobs_pyframe {
+	__u64 code;  /* the code object's address | MEMOBS_PY_ENTRY */
+	__u64 instr; /* as the layout's frame_kind says */
+};
+
+/* memobs_pystack_rec.flags */
+#define MEMOBS_PYSTACK_TRUNCATED 0x1 /* more frames than MEMOBS_PY_MAX_FRAMES */
+#define MEMOBS_PYSTACK_NO_THREAD 0x2 /* no thread state of this thread (nr is 0) */
+#define MEMOBS_PYSTACK_TORN 0x4	     /* a read failed mid-chain: the frames before it kept */
+
+struct memobs_pystack_rec {
+	__u32 type; /* MEMOBS_REC_PYSTACK */
+	__u32 pid;
+	__u64 sample_id; /* the memobs_ustack_rec.sample_id of the same call */
+	__u16 nr;	 /* frames that follow, innermost first */
+	__u16 flags;	 /* MEMOBS_PYSTACK_* */
+	__u32 pad;
+	struct memobs_pyframe frames[MEMOBS_PY_MAX_FRAMES];
 };
 
 #endif /* MEMOBS_H */

@@ -60,6 +60,42 @@ static void test_python(void **state)
 	assert_caller(NULL, raw, ARRAY_SIZE(raw), 4);
 }
 
+/* CPython with its Python frames (attr_python.c): the innermost Python frame is the caller. */
+static void test_python_frames(void **state)
+{
+	static const char *const frames[] = {
+		"_PyObject_Malloc+0x1b7 (python3.11) Objects/obmalloc.c:1984",
+		"PyBytes_FromStringAndSize+0x3a (python3.11) Objects/bytesobject.c:139",
+		"leak_here (/srv/app/ingest.py:10)",
+		"main (/srv/app/pyleak.py:31)",
+		"<module> (/srv/app/pyleak.py:40)",
+		"PyEval_EvalCode+0x9c (python3.11) Python/ceval.c:1148",
+	};
+	static const char *const native[] = {
+		"malloc+0x0 (libc.so.6)",
+		"list_resize+0x5c (python3.11) Objects/listobject.c:66",
+		"main+0x12 (python3.11) Programs/python.c:15",
+	};
+	const char *open, *colon;
+
+	(void)state;
+	assert_caller(NULL, frames, ARRAY_SIZE(frames), 2);
+	assert_caller(NULL, native, ARRAY_SIZE(native), 1);
+	assert_true(frame__is_python("Cache.get.<locals>.f (<string>:3)", &open, &colon));
+	assert_string_equal(open, " (<string>:3)");
+	assert_string_equal(colon, ":3)");
+	/* native shapes are not Python frames, whatever their module is called */
+	assert_false(frame__is_python("leak_here+0x38 (leak_here) leak_here.c:54", NULL, NULL));
+	assert_false(frame__is_python("f+0x1 (mod.py:3)", NULL, NULL));
+	assert_false(frame__is_python("0x7f00 (a.py:3)", NULL, NULL));
+	assert_false(frame__is_python("f (a.py:)", NULL, NULL));
+	assert_false(frame__is_python("f (a.py:3x)", NULL, NULL));
+	assert_false(frame__is_python("f (:3)", NULL, NULL));
+	assert_false(frame__is_python(" (a.py:3)", NULL, NULL));
+	assert_false(frame__is_python("[no frame]", NULL, NULL));
+	assert_false(frame__is_python(NULL, NULL, NULL));
+}
+
 /* redis: jemalloc linked in with the je_ prefix, zmalloc over it, sds over that. */
 static void test_redis(void **state)
 {
@@ -295,6 +331,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_python),
+		cmocka_unit_test(test_python_frames),
 		cmocka_unit_test(test_redis),
 		cmocka_unit_test(test_cxx_vector_growth),
 		cmocka_unit_test(test_xmalloc),

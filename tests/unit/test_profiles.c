@@ -101,6 +101,17 @@ static void test_frame_parse(void **state)
 	assert_string_equal(p.file, "a b.c");
 	assert_int_equal(p.line, 7);
 
+	/* a Python frame: the function, the code object's file whole, its line; no module */
+	frame__parse("Store.put.<locals>.add (/srv/app (v2)/cache.py:12)", &p);
+	assert_string_equal(p.func, "Store.put.<locals>.add");
+	assert_string_equal(p.file, "/srv/app (v2)/cache.py");
+	assert_int_equal(p.line, 12);
+	assert_string_equal(p.module, "");
+	assert_int_equal(p.offset, 0);
+	frame__parse("f (a.py:99999999999)", &p);
+	assert_string_equal(p.func, "f");
+	assert_int_equal(p.line, 0);
+
 	frame__parse(NULL, &p);
 	assert_string_equal(p.func, "?");
 	frame__parse("", &p);

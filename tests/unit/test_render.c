@@ -373,7 +373,8 @@ static void test_common_fields_exact(void **state)
 		"\"pod_uid\":\"u-1\",\"pod\":\"web-0\",\"namespace\":\"prod\",\"name\":\"web\"},"
 		"\"events\":3,\"ringbuf_drops\":0,\"map_full\":0,\"attach_failures\":0,"
 		"\"symbol_cache_evictions\":0,\"symbol_timeouts\":0,\"mm_hook_hits\":0,"
-		"\"mm_hook_hits_out_of_scope\":0}");
+		"\"mm_hook_hits_out_of_scope\":0,\"python_frames\":0,\"python_stacks_truncated\":0,"
+		"\"python_layout_unknown\":0}");
 	json_free(&j);
 }
 

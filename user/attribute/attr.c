@@ -82,6 +82,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 			u64map_put(&a->sample_pids, rec->pid, 0);
 	} else if (type == MEMOBS_REC_USTACK) {
 		attr_handle_ustack(a, data, size);
+	} else if (type == MEMOBS_REC_PYSTACK) {
+		attr_handle_pystack(a, data, size);
 	} else if (type == MEMOBS_REC_FREE && size >= sizeof(struct memobs_free_rec)) {
 		const struct memobs_free_rec *rec = data;
 
@@ -306,6 +308,9 @@ int attr__open(struct attr **out, const struct attr_opts *opts)
 		err = -ENOMEM;
 		goto fail;
 	}
+	/* Python frames come with the stack copies: they take an eval-loop frame's place */
+	if (a->opts.stack_bytes != ATTR_FP_ONLY && (err = attr_python_init(a)))
+		goto fail;
 	a->sym = symbolizer__new();
 	if (!a->sym) {
 		err = -errno;
@@ -382,6 +387,7 @@ void attr__close(struct attr *a)
 	u64map_free(&a->site_by_hash);
 	alloc_sites__free(a->samples);
 	free(a->ustack_pending);
+	attr_python_free(a);
 	free(a->mapped);
 	alloc_lib_set__free(a->global_files);
 	alloc_lib_set__free(a->failed_files);
@@ -431,6 +437,7 @@ void attr__stats(struct attr *a, struct attr_stats *out)
 	out->probes_at_entry = a->probes_at_entry;
 	out->session = a->session;
 	out->unwind = a->unwind;
+	attr_python_stats(a, &out->python);
 	out->sites = a->nr_sites;
 	out->sites_overflowed = a->sites_overflowed;
 	out->fault_events = a->fault_events;

@@ -93,6 +93,18 @@ struct attr_unwind_stats {
 	__u64 stack_cache_resets;  /* the stack -> site shortcut emptied at its bound */
 };
 
+/* Python frames of CPython processes (attr_python.c, docs/python.md). */
+struct attr_python_stats {
+	__u64 processes;	   /* CPython processes whose frames are read now */
+	__u64 layout_unknown;	   /* CPython processes of a layout not known (said once each) */
+	__u64 frames;		   /* Python frames put on stacks */
+	__u64 truncated;	   /* Python stacks cut here: a code object unreadable */
+	__u64 pending_overwritten; /* Python frames whose stack copy never came */
+	__u64 code_reads;	   /* code objects read from processes (cache misses) */
+	__u64 code_read_failures;  /* ... that were gone, torn or not code objects */
+	__u64 code_evictions;	   /* code objects dropped from the bounded cache */
+};
+
 struct attr_stats {
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 	__u64 attach_failures;
@@ -103,6 +115,7 @@ struct attr_stats {
 	__u64 symbol_cache_evictions; /* ELF files dropped by the symbolizer's bounds */
 	__u64 symbol_timeouts;	      /* lookups past the deadline, or a helper lost */
 	struct attr_unwind_stats unwind;
+	struct attr_python_stats python;
 	__u64 sites;		   /* distinct call sites held (at most 16384) */
 	__u64 sites_overflowed;	   /* stacks past that bound, given one overflow site */
 	__u64 cfi_cache_bytes;	   /* the unwind-rule cache now (bounded) */

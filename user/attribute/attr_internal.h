@@ -12,6 +12,7 @@
  *   attr_unwind.c  call sites of copied stacks: CFI unwinding, then as above
  *   attr_faults.c  page-fault sampling: a perf event per traced thread
  *   attr_source.c  the sources of samples: site ids, what the allocator maps itself
+ *   attr_python.c  CPython processes: their layouts, Python frames on their stacks
  */
 #ifndef MEMOBS_ATTR_INTERNAL_H
 #define MEMOBS_ATTR_INTERNAL_H
@@ -32,6 +33,8 @@
 #define ATTR_MAX_SITES 16384
 /* sampled mappings remembered by range (attr_source.c); past it, their faults count */
 #define ATTR_MAX_MAPPED_RANGES 8192
+/* Python frame chains held until their sample's stack copy comes (the next one takes the slot) */
+#define ATTR_PY_PENDING 64
 /* page-fault perf events open at once (one per traced thread); past it, counted failures */
 #define ATTR_MAX_FAULT_EVENTS 4096
 
@@ -87,6 +90,17 @@ struct attr_ustack_pending {
 	__u64 site;
 };
 
+/* A sample's Python frames, until its stack copy is unwound (attr_python.c). */
+struct attr_pystack {
+	__u64 sample_id; /* 0: free */
+	__u32 pid;
+	__u16 nr, flags; /* as memobs_pystack_rec has them */
+	struct memobs_pyframe frames[MEMOBS_PY_MAX_FRAMES];
+};
+
+struct py_code_cache;
+struct py_mem;
+
 struct attr {
 	struct attr_opts opts; /* the host context in it is the caller's */
 	struct memobs_attr *skel;
@@ -122,6 +136,12 @@ struct attr {
 
 	struct attr_ustack_pending *ustack_pending; /* ATTR_USTACK_PENDING slots */
 	struct attr_unwind_stats unwind;
+
+	struct u64map py_procs;		 /* pid -> struct py_proc * (attr_python.c) */
+	struct py_code_cache *py_codes;	 /* code objects named; NULL: Python frames off */
+	struct py_mem *py_mem;		 /* the processes' memory it reads */
+	struct attr_pystack *py_pending; /* ATTR_PY_PENDING slots */
+	struct attr_python_stats py;
 
 	__u64 attach_failures, probes_at_entry;
 	__u64 fault_events;	     /* page-fault perf events open now */
@@ -208,6 +228,32 @@ int attr_site_of_frames(struct attr *a, char **frames, struct frame_meta *meta, 
 void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, size_t size);
 /* The site of a sampled call's copied stack ("[stack not kept]" when none came). */
 int attr_site_of_sample(struct attr *a, __u64 sample_id, __u64 *index);
+
+/* attr_python.c */
+int attr_python_init(struct attr *a); /* 0 or -ENOMEM */
+void attr_python_free(struct attr *a);
+/*
+ * Finds whether a traced process is CPython and, when its layout is known,
+ * has BPF read its frames; one that is not known is said once. Done once
+ * per process, and again after an exec (again).
+ */
+void attr_python_scan(struct attr *a, int pid, bool again);
+void attr_python_forget(struct attr *a, int pid); /* the process is gone or untraced */
+void attr_python_reap(struct attr *a);		  /* forgets those that exited */
+void attr_python_stats(const struct attr *a, struct attr_python_stats *out);
+/* A sample's Python frames (MEMOBS_REC_PYSTACK), held for its stack copy. */
+void attr_handle_pystack(struct attr *a, const struct memobs_pystack_rec *rec, size_t size);
+/* The Python frames held for a sample of pid (taken: valid until the next record), or NULL. */
+const struct attr_pystack *attr_python_take(struct attr *a, __u64 sample_id, __u32 pid);
+/* A stack hash h extended by the Python frames (py NULL: h as a stack hash). */
+__u64 attr_python_hash(__u64 h, const struct attr_pystack *py);
+/*
+ * The native frames (*frames, *meta: nr of them, malloc'd, taken) with the
+ * Python frames put in place of the eval-loop frames that ran them.
+ * Returns 0 (nothing done when pid is not CPython) or -ENOMEM.
+ */
+int attr_python_merge(struct attr *a, int pid, const struct attr_pystack *py, char ***frames,
+		      struct frame_meta **meta, size_t *nr);
 
 /* Drains what the ring holds now, within the per-poll budget (attr.c). */
 void attr_drain_some(struct attr *a);

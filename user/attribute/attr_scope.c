@@ -97,6 +97,8 @@ static int trace_pid(struct attr *a, int pid, bool explicit, struct traced_pid *
 	}
 	/* the scope first: a probe installed before it would find the pid unknown */
 	bpf_map_update_elem(bpf_map__fd(a->skel->maps.memobs_attr_pids), &key, &one, BPF_ANY);
+	/* the layout before the probes: a first sample would find no frames to read */
+	attr_python_scan(a, pid, false);
 	err = attr_scan_and_attach(a, pid, tp);
 	attr_attach_faults(a, pid, tp); /* a process without allocator files still faults (Go) */
 	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
@@ -122,6 +124,7 @@ static void untrace_pid(struct attr *a, struct traced_pid *tp, bool forget_sampl
 	a->fault_events -= tp->fault_events;
 	link_vec__destroy(&tp->links);
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.memobs_attr_pids), &key);
+	attr_python_forget(a, tp->pid);
 	u64map_del(&a->traced, tp->pid);
 	if (forget_samples)
 		forget_samples_of(a, tp->pid);
@@ -387,6 +390,7 @@ void attr_rescan_host(struct attr *a)
 		if (u64map_get(&a->known_pids, p, &start))
 			continue;
 		u64map_put(&a->known_pids, p, 1);
+		attr_python_scan(a, p, false);
 		attr_scan_and_attach(a, p, NULL);
 	}
 	closedir(d);
@@ -411,8 +415,10 @@ static void rescan_execs(struct attr *a)
 	for (it = 0; u64map_next(&a->pending_exec, &it, &pid, &left);) {
 		struct traced_pid *tp = traced_get(a, pid);
 
-		if (tp || a->opts.malloc_all)
+		if (tp || a->opts.malloc_all) {
+			attr_python_scan(a, pid, true);
 			attr_scan_and_attach(a, pid, tp);
+		}
 		if (left > 1)
 			a->pending_exec.values[it - 1] = left - 1;
 		else if (!ARRAY_GROW(done, cap_done, nr_done + 1))
@@ -426,6 +432,7 @@ static void rescan_execs(struct attr *a)
 void attr_scope_tick(struct attr *a)
 {
 	reap_exited(a);
+	attr_python_reap(a); /* host-wide CPython processes are in neither of its maps */
 	if (a->opts.malloc && a->opts.malloc_all)
 		attr_rescan_host(a);
 	if (a->watched_cgroups.len)

@@ -86,11 +86,12 @@ static char *end_frame(const struct unwind_result *u, __u32 copied)
 }
 
 static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *u, __u32 copied,
-			   __u64 *index)
+			   const struct attr_pystack *py, __u64 *index)
 {
-	char **frames = calloc(u->nr + 2, sizeof(*frames));
-	struct frame_meta *meta = calloc(u->nr + 2, sizeof(*meta));
+	char **frames = calloc(u->nr + 1, sizeof(*frames));
+	struct frame_meta *meta = calloc(u->nr + 1, sizeof(*meta));
 	size_t nr = 0, i;
+	char *end;
 
 	if (!frames || !meta) {
 		free(frames);
@@ -105,10 +106,12 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 			asprintf(&frames[nr], "0x%llx", (unsigned long long)u->ips[i]);
 		nr++;
 	}
-	if ((frames[nr] = end_frame(u, copied)))
-		nr++;
-	if (!nr)
-		frames[nr++] = strdup("[no frame]");
+	/* out of memory, the native frames alone */
+	attr_python_merge(a, pid, py, &frames, &meta, &nr);
+	if ((end = end_frame(u, copied)) || !nr) {
+		/* the merge left one slot free, as the first calloc did */
+		frames[nr++] = end ? end : strdup("[no frame]");
+	}
 	for (i = 0; i < nr; i++)
 		if (!frames[i])
 			frames[i] = strdup("?");
@@ -133,6 +136,7 @@ static size_t pending_slot(__u64 sample_id)
 void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, size_t size)
 {
 	struct row_ctx ctx = { .a = a, .walk = { .pid = (int)rec->pid } };
+	const struct attr_pystack *py;
 	struct unwind_regs regs;
 	struct unwind_mem mem;
 	struct unwind_result u;
@@ -152,11 +156,13 @@ void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, siz
 	else
 		unwind_walk(&regs, &mem, ATTR_UNWIND_DEPTH, row_of, &ctx, &u);
 	count_walk(a, &u);
-	h = hash_stack(ctx.walk.pid, &u);
+	/* a CPython process's stacks differ by their Python frames: the native ones are alike */
+	py = attr_python_take(a, rec->sample_id, rec->pid);
+	h = attr_python_hash(hash_stack(ctx.walk.pid, &u), py);
 	if (u64map_get(&a->stack_site, h, &found)) {
 		index = found;
 	} else {
-		if (symbolize_stack(a, ctx.walk.pid, &u, rec->stack_len, &index))
+		if (symbolize_stack(a, ctx.walk.pid, &u, rec->stack_len, py, &index))
 			return;
 		if (a->stack_site.len >= STACK_SITES_MAX) {
 			/* sites stay; only the shortcut from a stack to its site is rebuilt */

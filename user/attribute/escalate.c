@@ -493,4 +493,9 @@ void escalator__add_stats(struct escalator *e, struct pipeline_stats *st)
 	st->symbol_timeouts += as.symbol_timeouts;
 	st->mm_hook_hits += as.bpf[MEMOBS_ATTR_STAT_MM_CALLS] + as.bpf[MEMOBS_ATTR_STAT_FAULTS];
 	st->mm_hook_hits_out_of_scope += as.bpf[MEMOBS_ATTR_STAT_OUT_OF_SCOPE];
+	st->python_frames += as.python.frames;
+	/* cut in BPF (past the bound, a read torn), or here (a code object unreadable) */
+	st->python_stacks_truncated += as.bpf[MEMOBS_ATTR_STAT_PY_TRUNCATED] +
+				       as.bpf[MEMOBS_ATTR_STAT_PY_TORN] + as.python.truncated;
+	st->python_layout_unknown += as.python.layout_unknown;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "attribute/alloc_libs.h"
+#include "attribute/elf_read.h"
 #include "attribute/gopclntab.h"
 #include "attribute/runtime.h"
 #include "output/records.h"
@@ -20,6 +21,12 @@
 
 _Static_assert(sizeof(((struct leak_record *)0)->hint) >= RUNTIME_HINT_MAX,
 	       "a leak line holds every hint");
+/* runtime.h documents the bounds of the ELF reads attribute/elf_read.c makes */
+_Static_assert(RUNTIME_MAX_SECTIONS == ELF_READ_MAX_SECTIONS &&
+		       RUNTIME_SHSTRTAB_MAX_BYTES == ELF_READ_SHSTRTAB_MAX_BYTES &&
+		       RUNTIME_SYMTAB_MAX_BYTES == ELF_READ_SYMTAB_MAX_BYTES &&
+		       RUNTIME_STRTAB_MAX_BYTES == ELF_READ_STRTAB_MAX_BYTES,
+	       "one set of ELF bounds");
 
 static const char go_buildinfo_magic[] = "\xff Go buildinf:";
 /* .gopclntab magics before 1.18: Go 1.2-1.15, 1.16-1.17 */
@@ -77,90 +84,34 @@ void runtime__note_mapping(const char *path, struct runtime_evidence *ev)
 		ev->maps_libpython = true;
 }
 
-static bool in_file(__u64 offset, __u64 size, __u64 file_size)
-{
-	return offset <= file_size && size <= file_size - offset;
-}
-
-/* A section's first bytes, when it has them in the file. */
-static bool section_starts_with(int fd, const Elf64_Shdr *sh, __u64 file_size, void *buf,
-				size_t len)
-{
-	return sh->sh_type != SHT_NOBITS && sh->sh_size >= len &&
-	       in_file(sh->sh_offset, len, file_size) &&
-	       !observed_file__pread(fd, buf, len, sh->sh_offset);
-}
-
 static bool pclntab_magic(__u32 magic)
 {
 	return magic == GOPCLNTAB_MAGIC_120 || magic == GOPCLNTAB_MAGIC_118 ||
 	       magic == GOPCLNTAB_MAGIC_116 || magic == GOPCLNTAB_MAGIC_12;
 }
 
-/* A section's bytes into a new buffer (NUL-terminated), up to max; NULL: out of bounds or error. */
-static char *read_section(int fd, const Elf64_Shdr *sh, __u64 file_size, __u64 max)
+/* The defined symbols of one table that are evidence. */
+static bool note_symbol(const char *name, const Elf64_Sym *sym, void *ctx)
 {
-	char *buf;
+	struct runtime_evidence *ev = ctx;
 
-	if (sh->sh_type == SHT_NOBITS || sh->sh_size > max ||
-	    !in_file(sh->sh_offset, sh->sh_size, file_size))
-		return NULL;
-	buf = malloc(sh->sh_size + 1);
-	if (!buf)
-		return NULL;
-	if (observed_file__pread(fd, buf, sh->sh_size, sh->sh_offset)) {
-		free(buf);
-		return NULL;
-	}
-	buf[sh->sh_size] = '\0';
-	return buf;
+	(void)sym;
+	if (name[0] == '_' && !strncmp(name, "_ZN2v8", 6))
+		ev->v8_symbols = true;
+	else if (name[0] == '_' && !strncmp(name, "_ZN4node", 8))
+		ev->node_symbols = true;
+	else if (!strcmp(name, "runtime.main") || !strcmp(name, "runtime.mallocgc"))
+		ev->go_symbols = true;
+	else if (!strcmp(name, "Py_Initialize") || !strcmp(name, "_PyEval_EvalFrameDefault"))
+		ev->python_symbols = true;
+	return false;
 }
 
-/* The defined symbols of one table that are evidence; false when it could not be read. */
-static bool scan_symbols(int fd, const Elf64_Shdr *shdr, __u16 shnum, __u16 idx, __u64 file_size,
-			 struct runtime_evidence *ev)
+/* One table scanned; a table past its bound or unreadable is no evidence, and says so. */
+static void scan_symbols(const struct elf_read *elf, int idx, struct runtime_evidence *ev)
 {
-	const Elf64_Shdr *sym = &shdr[idx], *str;
-	Elf64_Sym *syms = NULL;
-	char *names = NULL;
-	size_t n, i;
-
-	if (sym->sh_link >= shnum || sym->sh_entsize != sizeof(Elf64_Sym))
-		goto skipped;
-	str = &shdr[sym->sh_link];
-	if (str->sh_type != SHT_STRTAB || sym->sh_size > RUNTIME_SYMTAB_MAX_BYTES ||
-	    str->sh_size > RUNTIME_STRTAB_MAX_BYTES)
-		goto skipped;
-	syms = (Elf64_Sym *)read_section(fd, sym, file_size, RUNTIME_SYMTAB_MAX_BYTES);
-	names = read_section(fd, str, file_size, RUNTIME_STRTAB_MAX_BYTES);
-	if (!syms || !names) {
-		free(syms);
-		free(names);
-		goto skipped;
-	}
-	n = sym->sh_size / sizeof(Elf64_Sym);
-	for (i = 0; i < n; i++) {
-		const char *name;
-
-		if (syms[i].st_shndx == SHN_UNDEF || syms[i].st_name >= str->sh_size)
-			continue;
-		name = names + syms[i].st_name; /* NUL-terminated: names[sh_size] is */
-		if (name[0] == '_' && !strncmp(name, "_ZN2v8", 6))
-			ev->v8_symbols = true;
-		else if (name[0] == '_' && !strncmp(name, "_ZN4node", 8))
-			ev->node_symbols = true;
-		else if (!strcmp(name, "runtime.main") || !strcmp(name, "runtime.mallocgc"))
-			ev->go_symbols = true;
-		else if (!strcmp(name, "Py_Initialize") ||
-			 !strcmp(name, "_PyEval_EvalFrameDefault"))
-			ev->python_symbols = true;
-	}
-	free(syms);
-	free(names);
-	return true;
-skipped:
-	ev->symbols_skipped = true;
-	return false;
+	if (elf_read__symbols(elf, (unsigned int)idx, note_symbol, ev))
+		ev->symbols_skipped = true;
 }
 
 /* The symbols already make a verdict: the second table need not be read. */
@@ -172,55 +123,28 @@ static bool symbols_say(const struct runtime_evidence *ev)
 
 int runtime__read_elf(const struct observed_file *f, struct runtime_evidence *ev)
 {
-	Elf64_Shdr *shdr = NULL;
-	Elf64_Ehdr eh;
-	char *shnames = NULL, magic[sizeof(go_buildinfo_magic) - 1];
-	struct stat st;
-	__u64 size;
+	struct elf_read elf;
+	char magic[sizeof(go_buildinfo_magic) - 1];
 	__u32 pcln;
 	int err, i, dynsym = -1, symtab = -1;
 
-	if (fstat(f->fd, &st))
-		return -errno;
-	size = (__u64)st.st_size;
-	if (size < sizeof(eh))
-		return -ENOEXEC;
-	err = observed_file__pread(f->fd, &eh, sizeof(eh), 0);
+	err = elf_read__open(f->fd, &elf);
 	if (err)
 		return err;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB) ||
-	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum ||
-	    eh.e_shnum > RUNTIME_MAX_SECTIONS || eh.e_shstrndx >= eh.e_shnum ||
-	    !in_file(eh.e_shoff, (__u64)eh.e_shnum * sizeof(Elf64_Shdr), size))
-		return -ENOEXEC;
-	shdr = malloc(eh.e_shnum * sizeof(*shdr));
-	if (!shdr)
-		return -ENOMEM;
-	err = observed_file__pread(f->fd, shdr, eh.e_shnum * sizeof(*shdr), eh.e_shoff);
-	if (err)
-		goto out;
-	shnames = read_section(f->fd, &shdr[eh.e_shstrndx], size, RUNTIME_SHSTRTAB_MAX_BYTES);
-	if (!shnames) {
-		err = -ENOEXEC;
-		goto out;
-	}
 	ev->exe_read = true;
-	for (i = 0; i < eh.e_shnum; i++) {
-		const char *name;
+	for (i = 0; i < elf.eh.e_shnum; i++) {
+		const Elf64_Shdr *sh = &elf.shdr[i];
+		const char *name = elf_read__section_name(&elf, (unsigned int)i);
 
-		if (shdr[i].sh_type == SHT_DYNSYM && dynsym < 0)
+		if (sh->sh_type == SHT_DYNSYM && dynsym < 0)
 			dynsym = i;
-		else if (shdr[i].sh_type == SHT_SYMTAB && symtab < 0)
+		else if (sh->sh_type == SHT_SYMTAB && symtab < 0)
 			symtab = i;
-		if (shdr[i].sh_name >= shdr[eh.e_shstrndx].sh_size)
-			continue;
-		name = shnames + shdr[i].sh_name;
 		if (!strcmp(name, ".go.buildinfo") &&
-		    section_starts_with(f->fd, &shdr[i], size, magic, sizeof(magic)))
+		    elf_read__section_starts_with(&elf, sh, magic, sizeof(magic)))
 			ev->go_buildinfo = !memcmp(magic, go_buildinfo_magic, sizeof(magic));
 		else if (!strcmp(name, ".gopclntab") &&
-			 section_starts_with(f->fd, &shdr[i], size, &pcln, sizeof(pcln)))
+			 elf_read__section_starts_with(&elf, sh, &pcln, sizeof(pcln)))
 			ev->go_pclntab = pclntab_magic(le32toh(pcln)) ||
 					 pclntab_magic(be32toh(pcln));
 	}
@@ -228,13 +152,12 @@ int runtime__read_elf(const struct observed_file *f, struct runtime_evidence *ev
 	if (ev->go_buildinfo || ev->go_pclntab)
 		goto out;
 	if (dynsym >= 0)
-		scan_symbols(f->fd, shdr, eh.e_shnum, (__u16)dynsym, size, ev);
+		scan_symbols(&elf, dynsym, ev);
 	if (symtab >= 0 && !symbols_say(ev))
-		scan_symbols(f->fd, shdr, eh.e_shnum, (__u16)symtab, size, ev);
+		scan_symbols(&elf, symtab, ev);
 out:
-	free(shnames);
-	free(shdr);
-	return err;
+	elf_read__close(&elf);
+	return 0;
 }
 
 /* The mapping of the executable, as maps has it. */

@@ -324,6 +324,15 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 		.cfi_cache_bytes = st.cfi_cache_bytes,
 		.cfi_cache_evictions = st.cfi_cache_evictions,
 	};
+	sum->python = (struct python_figures){
+		.processes = st.python.processes,
+		.layout_unknown = st.python.layout_unknown,
+		.frames = st.python.frames,
+		.truncated = st.python.truncated,
+		.code_reads = st.python.code_reads,
+		.code_read_failures = st.python.code_read_failures,
+		.code_evictions = st.python.code_evictions,
+	};
 	render__line(stdout, j, &r);
 }
 

@@ -288,10 +288,37 @@ bool caller_rule__is_wrapper(const struct caller_rule *r, const char *frame)
 	       matches_any(r->funcs, r->nr_funcs, n.func);
 }
 
+bool frame__is_python(const char *frame, const char **open, const char **colon)
+{
+	const char *o, *c, *q;
+	size_t len = frame ? strlen(frame) : 0;
+
+	if (len < 6 || frame[len - 1] != ')' || !strncmp(frame, "0x", 2))
+		return false;
+	/* the first " (": a file path may hold one, a function name does not */
+	o = strstr(frame, " (");
+	if (!o || o == frame || memmem(frame, o - frame, "+0x", 3))
+		return false;
+	c = memrchr(o + 2, ':', frame + len - 1 - (o + 2));
+	if (!c || c + 1 == frame + len - 1 || c == o + 2)
+		return false;
+	for (q = c + 1; q < frame + len - 1; q++)
+		if (*q < '0' || *q > '9')
+			return false;
+	if (open)
+		*open = o;
+	if (colon)
+		*colon = c;
+	return true;
+}
+
 int caller_rule__index(const struct caller_rule *r, const char *const *frames, size_t nr)
 {
 	size_t i;
 
+	for (i = 0; i < nr; i++)
+		if (frame__is_python(frames[i], NULL, NULL))
+			return (int)i;
 	for (i = 0; i < nr; i++)
 		if (!caller_rule__is_wrapper(r, frames[i]))
 			return (int)i;

@@ -53,7 +53,18 @@ void caller_rule__free(struct caller_rule *r); /* NULL-safe */
 
 /* Whether a frame string is the allocator's or a wrapper's. r NULL: the defaults. */
 bool caller_rule__is_wrapper(const struct caller_rule *r, const char *frame);
-/* The index of the caller in frames[0, nr) (innermost first), or CALLER_NONE. */
+/*
+ * Whether frame is a Python frame as attr_python.c writes them, "function
+ * (file:line)" (no "+0x" offset: a native frame always has one or is an
+ * address): *open gets its first " (" and *colon the ':' before the line.
+ */
+bool frame__is_python(const char *frame, const char **open, const char **colon);
+/*
+ * The index of the caller in frames[0, nr) (innermost first), or
+ * CALLER_NONE: the innermost Python frame when there is one (the native
+ * frames between it and malloc are the interpreter's), else the innermost
+ * frame that is not the allocator's or a wrapper's.
+ */
 int caller_rule__index(const struct caller_rule *r, const char *const *frames, size_t nr);
 /* frames[caller_rule__index()], or NULL when it is CALLER_NONE. */
 const char *caller_rule__frame(const struct caller_rule *r, const char *const *frames, size_t nr);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/caller.h"
 #include "output/folded.h"
 #include "util/fmt.h"
 
@@ -67,6 +68,15 @@ void frame__parse(const char *frame, struct frame_parts *p)
 	long line;
 
 	memset(p, 0, sizeof(*p));
+	/* a Python frame, "function (file:line)": the file is the code object's, whole */
+	if (frame__is_python(s, &open, &colon)) {
+		copy_sanitized(p->func, sizeof(p->func), s, open - s);
+		copy_sanitized(p->file, sizeof(p->file), open + 2, colon - (open + 2));
+		line = strtol(colon + 1, NULL, 10);
+		p->line = line > 0 && line <= 0x7fffffff ? (int)line : 0;
+		return;
+	}
+	open = NULL;
 	/* " file:line" after the module's ')' */
 	if (len && s[len - 1] != ')' && (close = last_of(s, len, ") "))) {
 		colon = last_of(close + 2, s + len - (close + 2), ":");

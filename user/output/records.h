@@ -139,6 +139,9 @@ struct pipeline_stats {
 	 * traced process, and in any other (0 by construction: the proof) */
 	__u64 mm_hook_hits;
 	__u64 mm_hook_hits_out_of_scope;
+	__u64 python_frames;	       /* Python frames put on escalated stacks (python.md) */
+	__u64 python_stacks_truncated; /* ... stacks of them cut: torn, unreadable, too deep */
+	__u64 python_layout_unknown;   /* CPython processes of an unknown layout: native only */
 };
 
 struct leak_site_record {
@@ -168,6 +171,17 @@ struct unwind_figures {
 	__u64 cfi_cache_evictions; /* rules dropped from it for another pc's */
 };
 
+/* Python frames of CPython processes (attribute/attr_python.c, docs/python.md). */
+struct python_figures {
+	__u64 processes;	  /* CPython processes whose frames are read now */
+	__u64 layout_unknown;	  /* CPython processes of an unknown layout: native stacks */
+	__u64 frames;		  /* Python frames put on stacks */
+	__u64 truncated;	  /* Python stacks cut (torn, unreadable code, past 64 frames) */
+	__u64 code_reads;	  /* code objects read from the processes */
+	__u64 code_read_failures; /* ... gone, torn, or not code objects */
+	__u64 code_evictions;	  /* dropped from the bounded cache */
+};
+
 struct leaks_summary_record {
 	double duration_s;
 	__u64 sample_bytes;
@@ -184,6 +198,7 @@ struct leaks_summary_record {
 	__u64 symbol_timeouts;
 	__u64 bpf[MEMOBS_ATTR_STAT_NR]; /* enum memobs_attr_stat */
 	struct unwind_figures unwind;
+	struct python_figures python;
 	__u64 sites_held;	/* distinct call sites held (bounded) */
 	__u64 sites_overflowed; /* stacks past the bound, given one overflow site */
 };

@@ -30,6 +30,11 @@ static const char *const attr_stat_names[MEMOBS_ATTR_STAT_NR] = {
 	[MEMOBS_ATTR_STAT_USTACK_THROTTLED] = "stack_copies_throttled",
 	[MEMOBS_ATTR_STAT_USTACK_COPIES] = "stack_copies",
 	[MEMOBS_ATTR_STAT_USTACK_NS] = "stack_copy_ns",
+	[MEMOBS_ATTR_STAT_PY_STACKS] = "python_stacks",
+	[MEMOBS_ATTR_STAT_PY_TRUNCATED] = "python_stacks_truncated",
+	[MEMOBS_ATTR_STAT_PY_TORN] = "python_stacks_torn",
+	[MEMOBS_ATTR_STAT_PY_NO_THREAD] = "python_stacks_no_thread",
+	[MEMOBS_ATTR_STAT_PY_NS] = "python_stack_ns",
 };
 
 const char *record_type__str(enum record_type type)
@@ -230,6 +235,9 @@ static void render_stats(struct json *j, const struct pipeline_stats *s)
 	json_u64_field(j, "symbol_timeouts", s->symbol_timeouts);
 	json_u64_field(j, "mm_hook_hits", s->mm_hook_hits);
 	json_u64_field(j, "mm_hook_hits_out_of_scope", s->mm_hook_hits_out_of_scope);
+	json_u64_field(j, "python_frames", s->python_frames);
+	json_u64_field(j, "python_stacks_truncated", s->python_stacks_truncated);
+	json_u64_field(j, "python_layout_unknown", s->python_layout_unknown);
 }
 
 /* The records of `memobs leaks` name their process and cgroup by id. */
@@ -285,6 +293,16 @@ static void render_leaks_summary(struct json *j, const struct leaks_summary_reco
 	json_u64_field(j, "fp_frames", s->unwind.fp_frames);
 	json_u64_field(j, "cfi_cache_bytes", s->unwind.cfi_cache_bytes);
 	json_u64_field(j, "cfi_cache_evictions", s->unwind.cfi_cache_evictions);
+	json_obj_end(j);
+	json_key(j, "python");
+	json_obj_begin(j);
+	json_u64_field(j, "processes", s->python.processes);
+	json_u64_field(j, "layout_unknown", s->python.layout_unknown);
+	json_u64_field(j, "frames", s->python.frames);
+	json_u64_field(j, "truncated", s->python.truncated);
+	json_u64_field(j, "code_reads", s->python.code_reads);
+	json_u64_field(j, "code_read_failures", s->python.code_read_failures);
+	json_u64_field(j, "code_evictions", s->python.code_evictions);
 	json_obj_end(j);
 	json_key(j, "bpf");
 	json_obj_begin(j);

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* CPython processes: their interpreter image, version and layout; their memory (py_proc.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+#include "attribute/alloc_libs.h"
+#include "attribute/elf_read.h"
+#include "attribute/py_proc.h"
+#include "util/log.h"
+#include "util/observed_file.h"
+#include "util/procfs.h"
+
+#define MAX_IMAGES 4	/* interpreter images looked at: libpythons, then the executable */
+#define MAX_SEGMENTS 16 /* mappings of one image */
+
+/* One file the process maps, as maps shows it. */
+struct image {
+	char path[4096];
+	__u32 dev_major, dev_minor;
+	__u64 inode;
+	bool deleted;
+	unsigned int nseg;
+	struct {
+		__u64 start, end, offset;
+	} seg[MAX_SEGMENTS];
+};
+
+int py_proc__version_from_name(const char *base, unsigned int *major, unsigned int *minor)
+{
+	unsigned int ma, mi;
+	int n = 0;
+
+	if (!strncmp(base, "lib", 3))
+		base += 3;
+	if (strncmp(base, "python", 6))
+		return -ENOENT;
+	if (sscanf(base + 6, "%u.%u%n", &ma, &mi, &n) != 2 || n <= 0)
+		return -ENOENT;
+	/* what may follow: an ABI flag ("d", "m", "t"), ".so", a version, or nothing */
+	base += 6 + n;
+	while (*base >= 'a' && *base <= 'z' && *base != 's')
+		base++;
+	if (*base && strncmp(base, ".so", 3))
+		return -ENOENT;
+	*major = ma;
+	*minor = mi;
+	return 0;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static bool is_libpython(const char *base)
+{
+	return !fnmatch("libpython3.*.so", base, 0) || !fnmatch("libpython3.*.so.*", base, 0);
+}
+
+/* Adds a mapping to its image (a new one while there is room); the images' order is maps'. */
+static void note_mapping(struct image *imgs, unsigned int *n, const struct maps_entry *e)
+{
+	struct image *img = NULL;
+	unsigned int i;
+
+	for (i = 0; i < *n; i++)
+		if (imgs[i].inode == e->inode && imgs[i].dev_major == e->dev_major &&
+		    imgs[i].dev_minor == e->dev_minor && !strcmp(imgs[i].path, e->path))
+			img = &imgs[i];
+	if (!img) {
+		if (*n >= MAX_IMAGES)
+			return;
+		img = &imgs[(*n)++];
+		memset(img, 0, sizeof(*img));
+		snprintf(img->path, sizeof(img->path), "%s", e->path);
+		img->dev_major = e->dev_major;
+		img->dev_minor = e->dev_minor;
+		img->inode = e->inode;
+		img->deleted = e->deleted;
+	}
+	if (img->nseg < MAX_SEGMENTS) {
+		img->seg[img->nseg].start = e->start;
+		img->seg[img->nseg].end = e->end;
+		img->seg[img->nseg].offset = e->offset;
+		img->nseg++;
+	}
+}
+
+static int read_exe_link(int pid, char *buf, size_t size)
+{
+	static const char deleted[] = " (deleted)";
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	if ((size_t)n > sizeof(deleted) - 1 && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+		buf[n - (sizeof(deleted) - 1)] = '\0';
+	return 0;
+}
+
+/* The libpythons the process maps, then its executable (image *n_lib on). */
+static int read_images(int pid, struct image *imgs, unsigned int *n, unsigned int *n_lib)
+{
+	struct maps_entry *e = malloc(sizeof(*e));
+	struct image *exe = calloc(1, sizeof(*exe));
+	char path[64], *line = NULL, *exe_path = NULL;
+	size_t cap = 0, total = 0;
+	unsigned int n_exe = 0;
+	ssize_t len;
+	FILE *f = NULL;
+	int err = 0;
+
+	exe_path = malloc(4096);
+	if (!e || !exe || !exe_path) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (read_exe_link(pid, exe_path, 4096))
+		exe_path[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		err = errno == ENOENT ? -ESRCH : -errno;
+		goto out;
+	}
+	*n = 0;
+	while (total < PY_PROC_MAPS_MAX_BYTES && (len = getline(&line, &cap, f)) > 0) {
+		total += (size_t)len;
+		if (maps_line__parse(line, e) || e->path[0] != '/')
+			continue;
+		if (is_libpython(basename_of(e->path)))
+			note_mapping(imgs, n, e);
+		else if (exe_path[0] && !strcmp(e->path, exe_path))
+			note_mapping(exe, &n_exe, e);
+	}
+	if (!total)
+		err = -ESRCH;
+	*n_lib = *n;
+	if (n_exe && *n < MAX_IMAGES)
+		imgs[(*n)++] = *exe;
+out:
+	if (f)
+		fclose(f);
+	free(line);
+	free(exe_path);
+	free(exe);
+	free(e);
+	return err;
+}
+
+struct py_syms {
+	__u64 runtime, version; /* st_value; 0: not defined */
+};
+
+static bool note_py_symbol(const char *name, const Elf64_Sym *sym, void *ctx)
+{
+	struct py_syms *s = ctx;
+
+	if (ELF64_ST_TYPE(sym->st_info) != STT_OBJECT)
+		return false;
+	if (!strcmp(name, "_PyRuntime"))
+		s->runtime = sym->st_value;
+	else if (!strcmp(name, "Py_Version") && sym->st_size == 8)
+		s->version = sym->st_value;
+	return s->runtime && s->version;
+}
+
+/*
+ * The load bias: the mapping of a PT_LOAD segment's first page, less that
+ * page's address. ET_EXEC images are where their addresses say (0).
+ */
+static int load_bias(const struct elf_read *elf, const struct image *img, __u64 *bias)
+{
+	Elf64_Phdr *ph;
+	unsigned int n, i, s;
+	int err;
+
+	if (elf->eh.e_type == ET_EXEC) {
+		*bias = 0;
+		return 0;
+	}
+	if (elf->eh.e_type != ET_DYN)
+		return -ENOEXEC;
+	err = elf_read__phdrs(elf, &ph, &n);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (i = 0; i < n && err; i++) {
+		__u64 off_pg = ph[i].p_offset & ~0xfffULL, vaddr_pg = ph[i].p_vaddr & ~0xfffULL;
+
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		for (s = 0; s < img->nseg; s++) {
+			if (img->seg[s].offset == off_pg && img->seg[s].start >= vaddr_pg) {
+				*bias = img->seg[s].start - vaddr_pg;
+				err = 0;
+				break;
+			}
+		}
+	}
+	free(ph);
+	return err;
+}
+
+/* Reads exactly len bytes of pid's memory through a fresh /proc/PID/mem descriptor. */
+static int read_mem_once(int pid, __u64 addr, void *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = pread(fd, buf, len, (off_t)addr);
+	if (n < 0)
+		err = errno == EIO ? -EFAULT : -errno;
+	else if ((size_t)n != len)
+		err = n ? -EFAULT : -ESRCH;
+	close(fd);
+	return err;
+}
+
+/* Where an image's symbols are, when it defines _PyRuntime: 0, -ENOENT (it does not), -errno. */
+static int image_symbols(int pid, const struct image *img, struct py_syms *syms, __u64 *bias)
+{
+	struct observed_file_opts opts = {
+		.pid = pid,
+		.path = img->deleted ? NULL : img->path,
+		.start = img->seg[0].start,
+		.end = img->seg[0].end,
+		.check_identity = true,
+		.dev = makedev(img->dev_major, img->dev_minor),
+		.ino = img->inode,
+	};
+	struct observed_file f = { .fd = -1 };
+	struct elf_read elf = { .fd = -1 };
+	int err, idx;
+
+	memset(syms, 0, sizeof(*syms));
+	err = observed_file__open(&opts, &f);
+	if (err)
+		return err;
+	err = elf_read__open(f.fd, &elf);
+	if (err)
+		goto out;
+	idx = elf_read__find_section(&elf, SHT_DYNSYM);
+	if (idx >= 0)
+		elf_read__symbols(&elf, (unsigned int)idx, note_py_symbol, syms);
+	if (!syms->runtime || !syms->version) {
+		idx = elf_read__find_section(&elf, SHT_SYMTAB);
+		if (idx >= 0)
+			elf_read__symbols(&elf, (unsigned int)idx, note_py_symbol, syms);
+	}
+	err = syms->runtime ? load_bias(&elf, img, bias) : -ENOENT;
+out:
+	elf_read__close(&elf);
+	observed_file__close(&f);
+	return err;
+}
+
+/* The layout of the image whose symbols are known. */
+static int image_layout(int pid, const struct image *img, const struct py_syms *syms, __u64 bias,
+			struct py_layout *out, char *why, size_t why_len)
+{
+	const char *base = basename_of(img->path);
+	unsigned int major = 0, minor = 0;
+	__u8 *dbg;
+	__u64 hex = 0, dbg_hex = 0;
+	int err;
+
+	if (syms->version) {
+		err = read_mem_once(pid, bias + syms->version, &hex, sizeof(hex));
+		if (err) {
+			snprintf(why, why_len, "Py_Version of %s not read: %s", base,
+				 strerror(-err));
+			return err;
+		}
+		major = (hex >> 24) & 0xff;
+		minor = (hex >> 16) & 0xff;
+	} else if (py_proc__version_from_name(base, &major, &minor) || (major == 3 && minor > 10)) {
+		/* 3.11 and later define Py_Version: a name alone is no version of theirs */
+		snprintf(why, why_len, "CPython version unknown (%s)", base);
+		return -EPROTONOSUPPORT;
+	}
+	if (major != 3 || minor < 9 || minor > 13) {
+		snprintf(why, why_len, "CPython %u.%u layout unknown", major, minor);
+		return -EPROTONOSUPPORT;
+	}
+	if (minor < 13) {
+		err = py_layout__for_version(major, minor, out);
+	} else {
+		dbg = malloc(PY_DEBUG_OFFSETS_READ);
+		if (!dbg)
+			return -ENOMEM;
+		err = read_mem_once(pid, bias + syms->runtime, dbg, PY_DEBUG_OFFSETS_READ);
+		if (err) {
+			free(dbg);
+			snprintf(why, why_len, "_PyRuntime of %s not read: %s", base,
+				 strerror(-err));
+			return err;
+		}
+		err = py_layout__from_debug_offsets(dbg, PY_DEBUG_OFFSETS_READ, out, &dbg_hex);
+		free(dbg);
+		if (!err && (dbg_hex >> 16) != (hex >> 16))
+			err = -EPROTONOSUPPORT; /* the two disagree: neither is trusted */
+	}
+	if (err) {
+		snprintf(why, why_len, "CPython %u.%u layout unknown", major, minor);
+		return -EPROTONOSUPPORT;
+	}
+	out->bpf.runtime_addr = bias + syms->runtime;
+	return 0;
+}
+
+int py_proc__detect(int pid, struct py_layout *out, char *why, size_t why_len)
+{
+	struct image *imgs;
+	unsigned int n = 0, n_lib = 0, i;
+	struct py_syms syms;
+	__u64 bias = 0;
+	int err;
+
+	if (why_len)
+		why[0] = '\0';
+	if (pid <= 0)
+		return -ESRCH;
+	imgs = calloc(MAX_IMAGES, sizeof(*imgs));
+	if (!imgs)
+		return -ENOMEM;
+	err = read_images(pid, imgs, &n, &n_lib);
+	if (err) {
+		snprintf(why, why_len, "maps not read: %s", strerror(-err));
+		goto out;
+	}
+	err = -ENOENT;
+	for (i = 0; i < n; i++) {
+		const char *base = basename_of(imgs[i].path);
+
+		err = image_symbols(pid, &imgs[i], &syms, &bias);
+		if (err == -ENOENT && i < n_lib) {
+			/* a libpython without _PyRuntime is CPython we cannot read */
+			snprintf(why, why_len, "no _PyRuntime symbol in %s", base);
+			err = -EPROTONOSUPPORT;
+			continue;
+		}
+		if (err == -ENOENT)
+			continue;
+		if (err) {
+			snprintf(why, why_len, "%s not read: %s", base, strerror(-err));
+			continue;
+		}
+		err = image_layout(pid, &imgs[i], &syms, bias, out, why, why_len);
+		break;
+	}
+	if (err == -ENOENT && why_len)
+		snprintf(why, why_len, "not CPython");
+out:
+	free(imgs);
+	return err;
+}
+
+/* ---- /proc/PID/mem ---- */
+
+struct py_mem_fd {
+	__u32 pid; /* 0: free */
+	__u64 start_time;
+	__u64 used;
+	int fd;
+};
+
+struct py_mem {
+	struct py_mem_fd fds[PY_MEM_MAX_FDS];
+	__u64 clock;
+};
+
+struct py_mem *py_mem__new(void)
+{
+	return calloc(1, sizeof(struct py_mem));
+}
+
+void py_mem__forget(struct py_mem *m, __u32 pid)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < PY_MEM_MAX_FDS; i++) {
+		if (m->fds[i].pid == pid && pid) {
+			close(m->fds[i].fd);
+			m->fds[i].pid = 0;
+		}
+	}
+}
+
+void py_mem__free(struct py_mem *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < PY_MEM_MAX_FDS; i++)
+		if (m->fds[i].pid)
+			close(m->fds[i].fd);
+	free(m);
+}
+
+/* pid's descriptor: kept, or opened in place of the least recently used. */
+static int mem_fd(struct py_mem *m, __u32 pid, __u64 start_time)
+{
+	struct py_mem_fd *slot = NULL, *lru = NULL;
+	char path[64];
+	size_t i;
+	int fd;
+
+	m->clock++;
+	for (i = 0; i < PY_MEM_MAX_FDS; i++) {
+		struct py_mem_fd *e = &m->fds[i];
+
+		if (e->pid == pid) {
+			slot = e;
+			break;
+		}
+		if (!lru || (lru->pid && (!e->pid || e->used < lru->used)))
+			lru = e;
+	}
+	if (slot && (!start_time || slot->start_time == start_time)) {
+		slot->used = m->clock;
+		return slot->fd;
+	}
+	if (slot) {
+		/* the pid is another process's now */
+		close(slot->fd);
+		slot->pid = 0;
+		lru = slot;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* opened after the start time is known: the same process, or a read would lie */
+	if (start_time && proc_pid_start_time((int)pid) != start_time) {
+		close(fd);
+		return -ESRCH;
+	}
+	if (lru->pid)
+		close(lru->fd);
+	*lru = (struct py_mem_fd){
+		.pid = pid, .start_time = start_time, .used = m->clock, .fd = fd
+	};
+	return fd;
+}
+
+int py_mem__read(struct py_mem *m, __u32 pid, __u64 start_time, __u64 addr, void *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if (!pid || addr > (__u64)INT64_MAX || len > (size_t)INT64_MAX - addr)
+		return -EFAULT;
+	fd = mem_fd(m, pid, start_time);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, buf, len, (off_t)addr);
+	if (n < 0)
+		return errno == EIO ? -EFAULT : -errno;
+	if ((size_t)n != len) {
+		if (!n) /* the process's memory is gone: exited */
+			py_mem__forget(m, pid);
+		return n ? -EFAULT : -ESRCH;
+	}
+	return 0;
+}
+
+static int reader_read(void *ctx, __u32 pid, __u64 start_time, __u64 addr, void *buf, size_t len)
+{
+	return py_mem__read(ctx, pid, start_time, addr, buf, len);
+}
+
+static void reader_forget(void *ctx, __u32 pid)
+{
+	py_mem__forget(ctx, pid);
+}
+
+struct py_reader py_mem__reader(struct py_mem *m)
+{
+	return (struct py_reader){ .read = reader_read, .forget = reader_forget, .ctx = m };
+}
