@@ -100,6 +100,7 @@ void attr_python_scan(struct attr *a, int pid, bool again)
 			free(p);
 		return;
 	}
+	py_mem__set_image(a->py_mem, pid, start, p->layout.image_dev, p->layout.image_ino);
 	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.memobs_attr_py_procs), &key,
 				&p->layout.bpf, BPF_ANY) ||
 	    u64map_put(&a->py_procs, pid, (uintptr_t)p)) {

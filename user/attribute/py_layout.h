@@ -51,6 +51,11 @@ struct py_layout {
 	__u16 str_state;	     /* PyASCIIObject.state (a 32-bit word) */
 	__u16 str_ascii_data;	     /* sizeof(PyASCIIObject): a compact ASCII str's data */
 	__u16 str_compact_data;	     /* sizeof(PyCompactUnicodeObject): a compact non-ASCII's */
+	/*
+	 * The interpreter image detection read (py_proc.h, set with runtime_addr):
+	 * the one file whose mappings frames are read from (py_mem__set_image).
+	 */
+	__u64 image_dev, image_ino;
 };
 
 /*

@@ -11,6 +11,8 @@
 #include "attribute/alloc_libs.h"
 #include "attribute/elf_read.h"
 #include "attribute/py_proc.h"
+#include "util/array.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/observed_file.h"
 #include "util/procfs.h"
@@ -159,6 +161,12 @@ out:
 	return err;
 }
 
+/* libpython3.X.so*, python, python3, python3.X[...]: a name CPython's images have */
+static bool named_python(const char *base)
+{
+	return is_libpython(base) || !strncmp(base, "python", 6);
+}
+
 struct py_syms {
 	__u64 runtime, version; /* st_value; 0: not defined */
 };
@@ -259,7 +267,13 @@ static int image_symbols(int pid, const struct image *img, struct py_syms *syms,
 	idx = elf_read__find_section(&elf, SHT_DYNSYM);
 	if (idx >= 0)
 		elf_read__symbols(&elf, (unsigned int)idx, note_py_symbol, syms);
-	if (!syms->runtime || !syms->version) {
+	/*
+	 * CPython exports _PyRuntime (extension modules use it): .dynsym says.
+	 * The full .symtab, megabytes in a large program, is read only for an
+	 * image named as CPython's: host-wide, every process's executable is
+	 * looked at once.
+	 */
+	if ((!syms->runtime || !syms->version) && named_python(basename_of(img->path))) {
 		idx = elf_read__find_section(&elf, SHT_SYMTAB);
 		if (idx >= 0)
 			elf_read__symbols(&elf, (unsigned int)idx, note_py_symbol, syms);
@@ -363,6 +377,8 @@ int py_proc__detect(int pid, struct py_layout *out, char *why, size_t why_len)
 			continue;
 		}
 		err = image_layout(pid, &imgs[i], &syms, bias, out, why, why_len);
+		out->image_dev = makedev(imgs[i].dev_major, imgs[i].dev_minor);
+		out->image_ino = imgs[i].inode;
 		break;
 	}
 	if (err == -ENOENT && why_len)
@@ -374,11 +390,20 @@ out:
 
 /* ---- /proc/PID/mem ---- */
 
+/* A range of a process's memory a read may touch: anonymous, or of the interpreter image. */
+struct py_mem_range {
+	__u64 start, end;
+};
+
 struct py_mem_fd {
 	__u32 pid; /* 0: free */
 	__u64 start_time;
 	__u64 used;
 	int fd;
+	__u64 image_dev, image_ino;  /* 0, 0: not set, no file mapping is read */
+	struct py_mem_range *ranges; /* from maps: anonymous and the image's mappings */
+	size_t nr_ranges;
+	__u64 ranges_ns; /* when maps was last read for them; 0: never */
 };
 
 struct py_mem {
@@ -391,18 +416,23 @@ struct py_mem *py_mem__new(void)
 	return calloc(1, sizeof(struct py_mem));
 }
 
+static void slot_clear(struct py_mem_fd *e)
+{
+	if (e->pid)
+		close(e->fd);
+	free(e->ranges);
+	memset(e, 0, sizeof(*e));
+}
+
 void py_mem__forget(struct py_mem *m, __u32 pid)
 {
 	size_t i;
 
 	if (!m)
 		return;
-	for (i = 0; i < PY_MEM_MAX_FDS; i++) {
-		if (m->fds[i].pid == pid && pid) {
-			close(m->fds[i].fd);
-			m->fds[i].pid = 0;
-		}
-	}
+	for (i = 0; i < PY_MEM_MAX_FDS; i++)
+		if (m->fds[i].pid == pid && pid)
+			slot_clear(&m->fds[i]);
 }
 
 void py_mem__free(struct py_mem *m)
@@ -412,8 +442,7 @@ void py_mem__free(struct py_mem *m)
 	if (!m)
 		return;
 	for (i = 0; i < PY_MEM_MAX_FDS; i++)
-		if (m->fds[i].pid)
-			close(m->fds[i].fd);
+		slot_clear(&m->fds[i]);
 	free(m);
 }
 
@@ -442,8 +471,7 @@ static int mem_fd(struct py_mem *m, __u32 pid, __u64 start_time)
 	}
 	if (slot) {
 		/* the pid is another process's now */
-		close(slot->fd);
-		slot->pid = 0;
+		slot_clear(slot);
 		lru = slot;
 	}
 	snprintf(path, sizeof(path), "/proc/%u/mem", pid);
@@ -455,16 +483,129 @@ static int mem_fd(struct py_mem *m, __u32 pid, __u64 start_time)
 		close(fd);
 		return -ESRCH;
 	}
-	if (lru->pid)
-		close(lru->fd);
+	slot_clear(lru);
 	*lru = (struct py_mem_fd){
 		.pid = pid, .start_time = start_time, .used = m->clock, .fd = fd
 	};
 	return fd;
 }
 
+static struct py_mem_fd *slot_of(struct py_mem *m, __u32 pid)
+{
+	size_t i;
+
+	for (i = 0; i < PY_MEM_MAX_FDS; i++)
+		if (m->fds[i].pid == pid && pid)
+			return &m->fds[i];
+	return NULL;
+}
+
+/* A mapping a read may touch: anonymous memory, or the interpreter image's. */
+static bool readable_mapping(const struct py_mem_fd *e, const struct maps_entry *me)
+{
+	if (!me->path[0] || !strcmp(me->path, "[heap]") || !strncmp(me->path, "[anon:", 6) ||
+	    !strcmp(me->path, "[stack]"))
+		return me->perms[0] == 'r';
+	return me->perms[0] == 'r' && e->image_ino && me->inode == e->image_ino &&
+	       makedev(me->dev_major, me->dev_minor) == e->image_dev;
+}
+
+/* The slot's readable ranges, from maps anew (bounded: PY_MEM_MAX_RANGES, PY_PROC_MAPS_MAX_BYTES). */
+static int load_ranges(struct py_mem_fd *e)
+{
+	struct maps_entry *me = malloc(sizeof(*me));
+	size_t cap = 0, total = 0, nr = 0, r_cap = 0;
+	struct py_mem_range *r = NULL;
+	int err = 0;
+	char path[64], *line = NULL;
+	ssize_t len;
+	FILE *f;
+
+	if (!me)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%u/maps", e->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		free(me);
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	while (total < PY_PROC_MAPS_MAX_BYTES && nr < PY_MEM_MAX_RANGES &&
+	       (len = getline(&line, &cap, f)) > 0) {
+		total += (size_t)len;
+		if (maps_line__parse(line, me) || !readable_mapping(e, me))
+			continue;
+		if (nr && r[nr - 1].end == me->start) {
+			r[nr - 1].end = me->end; /* adjacent: one range */
+			continue;
+		}
+		if (ARRAY_GROW(r, r_cap, nr + 1)) {
+			err = -ENOMEM;
+			break;
+		}
+		r[nr++] = (struct py_mem_range){ me->start, me->end };
+	}
+	fclose(f);
+	free(line);
+	free(me);
+	if (err) {
+		free(r);
+		return err;
+	}
+	free(e->ranges);
+	e->ranges = r;
+	e->nr_ranges = nr;
+	e->ranges_ns = clock_mono_ns();
+	return 0;
+}
+
+static bool in_ranges(const struct py_mem_fd *e, __u64 addr, size_t len)
+{
+	size_t lo = 0, hi = e->nr_ranges;
+
+	/* maps is sorted by address, and so are the ranges */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->ranges[mid].end <= addr)
+			lo = mid + 1;
+		else if (e->ranges[mid].start > addr)
+			hi = mid;
+		else
+			return len <= e->ranges[mid].end - addr;
+	}
+	return false;
+}
+
+/*
+ * Whether [addr, addr + len) lies in anonymous memory or the interpreter
+ * image: a read of any other file's mapping would fault its pages in from
+ * that file, which a hostile process can put on FUSE and never answer.
+ * Ranges go stale as the process maps memory: a miss reads maps again, at
+ * most every PY_MEM_RANGES_MS.
+ */
+static bool may_read(struct py_mem_fd *e, __u64 addr, size_t len)
+{
+	if (e->ranges && in_ranges(e, addr, len))
+		return true;
+	if (e->ranges_ns && clock_mono_ns() - e->ranges_ns < PY_MEM_RANGES_MS * 1000000ULL)
+		return false;
+	return !load_ranges(e) && in_ranges(e, addr, len);
+}
+
+void py_mem__set_image(struct py_mem *m, __u32 pid, __u64 start_time, __u64 dev, __u64 ino)
+{
+	struct py_mem_fd *e;
+
+	if (mem_fd(m, pid, start_time) < 0 || !(e = slot_of(m, pid)))
+		return;
+	e->image_dev = dev;
+	e->image_ino = ino;
+	e->ranges_ns = 0; /* the image's mappings count from now */
+}
+
 int py_mem__read(struct py_mem *m, __u32 pid, __u64 start_time, __u64 addr, void *buf, size_t len)
 {
+	struct py_mem_fd *e;
 	ssize_t n;
 	int fd;
 
@@ -473,6 +614,8 @@ int py_mem__read(struct py_mem *m, __u32 pid, __u64 start_time, __u64 addr, void
 	fd = mem_fd(m, pid, start_time);
 	if (fd < 0)
 		return fd;
+	if (!(e = slot_of(m, pid)) || !may_read(e, addr, len))
+		return -EFAULT;
 	n = pread(fd, buf, len, (off_t)addr);
 	if (n < 0)
 		return errno == EIO ? -EFAULT : -errno;

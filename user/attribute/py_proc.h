@@ -43,7 +43,9 @@ int py_proc__detect(int pid, struct py_layout *out, char *why, size_t why_len);
 int py_proc__version_from_name(const char *basename, unsigned int *major, unsigned int *minor);
 
 /* The real reader of process memory: /proc/PID/mem, one fd per process kept. */
-#define PY_MEM_MAX_FDS 64 /* processes whose mem stays open; least recently used closed */
+#define PY_MEM_MAX_FDS 64	/* processes whose mem stays open; least recently used closed */
+#define PY_MEM_MAX_RANGES 65536 /* readable ranges kept per process (maps has at most 65530) */
+#define PY_MEM_RANGES_MS 1000	/* a read outside them reads maps again at most this often */
 
 struct py_mem;
 
@@ -51,12 +53,20 @@ struct py_mem *py_mem__new(void);    /* NULL with errno set */
 void py_mem__free(struct py_mem *m); /* NULL-safe: closes every fd */
 /*
  * Exactly len bytes at addr of pid, which must have started at start_time
- * (0: not checked); 0 or -errno (-EFAULT: not mapped, -ESRCH: gone or
+ * (0: not checked); 0 or -errno (-EFAULT: not mapped, or not anonymous
+ * memory nor the image py_mem__set_image() named; -ESRCH: gone or
  * another process, -EACCES: not allowed). pread on /proc/PID/mem: no ptrace
  * stop, nothing mapped into memobs.
  */
 int py_mem__read(struct py_mem *m, __u32 pid, __u64 start_time, __u64 addr, void *buf, size_t len);
 void py_mem__forget(struct py_mem *m, __u32 pid); /* closes pid's fd */
+/*
+ * The interpreter image of pid (py_layout's image_dev, image_ino): besides
+ * anonymous memory, the only file whose mappings are read. Every other
+ * address is -EFAULT without a read: a page of another file would be read
+ * from that file, which a hostile process can put on FUSE and never answer.
+ */
+void py_mem__set_image(struct py_mem *m, __u32 pid, __u64 start_time, __u64 dev, __u64 ino);
 /* The reader interface of py_code.h over m (which must outlive it). */
 struct py_reader py_mem__reader(struct py_mem *m);
 
