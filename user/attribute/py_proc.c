@@ -95,22 +95,6 @@ static void note_mapping(struct image *imgs, unsigned int *n, const struct maps_
 	}
 }
 
-static int read_exe_link(int pid, char *buf, size_t size)
-{
-	static const char deleted[] = " (deleted)";
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, buf, size - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENOENT;
-	buf[n] = '\0';
-	if ((size_t)n > sizeof(deleted) - 1 && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
-		buf[n - (sizeof(deleted) - 1)] = '\0';
-	return 0;
-}
-
 /* The libpythons the process maps, then its executable (image *n_lib on). */
 static int read_images(int pid, struct image *imgs, unsigned int *n, unsigned int *n_lib)
 {
@@ -128,7 +112,7 @@ static int read_images(int pid, struct image *imgs, unsigned int *n, unsigned in
 		err = -ENOMEM;
 		goto out;
 	}
-	if (read_exe_link(pid, exe_path, 4096))
+	if (proc_pid_exe_path(pid, exe_path, 4096))
 		exe_path[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");

@@ -201,23 +201,6 @@ static int read_maps(int pid, const char *exe_path, struct exe_mapping *exe,
 	return ev->maps_read ? 0 : -ESRCH;
 }
 
-/* The executable's name as its link says (the link only: no file is touched), " (deleted)" cut. */
-static int read_exe_link(int pid, char *buf, size_t size)
-{
-	static const char deleted[] = " (deleted)";
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, buf, size - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENOENT;
-	buf[n] = '\0';
-	if ((size_t)n > sizeof(deleted) - 1 && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
-		buf[n - (sizeof(deleted) - 1)] = '\0';
-	return 0;
-}
-
 static enum runtime_kind detect(int pid, const char *exe_path)
 {
 	struct runtime_evidence ev = {};
@@ -268,7 +251,7 @@ enum runtime_kind runtime__detect(int pid)
 
 	if (pid <= 0)
 		return RUNTIME_UNKNOWN;
-	if (read_exe_link(pid, exe_path, sizeof(exe_path)))
+	if (proc_pid_exe_path(pid, exe_path, sizeof(exe_path)))
 		exe_path[0] = '\0'; /* maps alone, then */
 	return detect(pid, exe_path);
 }
@@ -361,7 +344,7 @@ enum runtime_kind runtime_cache__lookup(struct runtime_cache *c, int pid)
 	start = proc_pid_start_time(pid);
 	if (!start)
 		return RUNTIME_UNKNOWN; /* gone */
-	if (read_exe_link(pid, exe_path, sizeof(exe_path)))
+	if (proc_pid_exe_path(pid, exe_path, sizeof(exe_path)))
 		exe_path[0] = '\0';
 	hash = fnv1a(exe_path);
 	c->clock++;

@@ -221,3 +221,21 @@ __u64 proc_pid_start_time(int pid)
 {
 	return proc_pid_stat_field(pid, 22);
 }
+
+int proc_pid_exe_path(int pid, char *buf, size_t size)
+{
+	static const char deleted[] = " (deleted)";
+	char link[64];
+	ssize_t n;
+
+	if (size < 2)
+		return -EINVAL;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	if ((size_t)n > sizeof(deleted) - 1 && !strcmp(buf + n - (sizeof(deleted) - 1), deleted))
+		buf[n - (sizeof(deleted) - 1)] = '\0';
+	return 0;
+}

@@ -33,6 +33,11 @@ int pid_cgroup__parse_v1(const char *text, const char *controller, char *out, si
 __u64 proc_pid_stat_field(int pid, int field);
 /* Field 22 of /proc/PID/stat (start time in clock ticks after boot); 0 when the process is gone. */
 __u64 proc_pid_start_time(int pid);
+/*
+ * The executable's path as /proc/PID/exe's link says (the link only: no
+ * file is touched), " (deleted)" cut. 0, -ENOENT, or -errno of readlink.
+ */
+int proc_pid_exe_path(int pid, char *buf, size_t size);
 
 /* Reads a whole small file (under 1 MiB) into a NUL-terminated malloc'd buffer. */
 int read_small_file(const char *path, char **text);
