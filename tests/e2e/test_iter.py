@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import MEMOBS, proc_faults, proc_status
+from conftest import MEMOBS, memcg_on_v2, proc_faults, proc_status
 
 MIB = 1 << 20
 THREADS = 16
@@ -199,3 +199,94 @@ def test_quiet_faults_among_sleeping_threads_within_the_bound(cgroups, memobs):
     assert longest <= RESCAN_PASSES - 1, [s["page_faults"] for s in got]
     assert walk.stop() == 0
     assert not walk.bad_lines
+
+
+# Processes that each hold their own private anonymous memory (no fork after
+# exec, no shared mapping: each page is charged once, to this cgroup, and
+# counted once, in one process's RssAnon), told on stdin to grow by N MiB.
+ANON_HOLDER = r"""
+import mmap, sys
+bufs = []
+def grow(mib):
+    m = mmap.mmap(-1, mib << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    for off in range(0, mib << 20, 4096):
+        m[off] = 1
+    bufs.append(m)
+grow(int(sys.argv[1]))
+print("ready", flush=True)
+for line in sys.stdin:
+    grow(int(line))
+    print("ok", flush=True)
+"""
+
+
+def cgroupfs_anon_bytes(cg):
+    """The cgroup's anonymous memory as its memory controller counts it:
+    memory.stat's `anon` on cgroup v2, `rss` (anonymous, mapped) on v1."""
+    path = cg.path if memcg_on_v2() else cg.v1_path
+    key = "anon" if memcg_on_v2() else "rss"
+    with open(os.path.join(path, "memory.stat")) as f:
+        for line in f:
+            name, value = line.split()
+            if name == key:
+                return int(value)
+    raise AssertionError(f"no '{key}' in {path}/memory.stat")
+
+
+def next_sample(m, cg, timeout=10):
+    n = len(samples_of(m, cg))
+    wait_samples(m, cg, n + 1, timeout)
+    return samples_of(m, cg)[-1]
+
+
+def test_per_process_sums_track_the_cgroups_own_figures(cgroups, memobs):
+    """memobs's anon_rss_bytes of a cgroup (the sum of its processes' RssAnon)
+    against the memory controller's own count of the same cgroup, as the
+    cgroup grows and as a process leaves it, for both samplers. Tolerance:
+    1% (the two sides are read moments apart), plus the per-CPU batching of
+    each side's counters: memobs's per process, at worst 2 x batch x CPUs
+    pages (docs/output.md, "Exactness of the resident figures"; 512 KiB on
+    2 CPUs), and the memory controller's statistics, flushed on a read only
+    past 64 pages a CPU of pending updates."""
+    cg = cgroups.make("acct", limit_bytes=1 << 30)  # a memory cgroup: v2, or v1 on hybrid hosts
+    assert memcg_on_v2() or cg.v1_path, "no memory controller for the cgroup"
+    cpus, page = os.cpu_count(), os.sysconf("SC_PAGE_SIZE")
+    per_process = 2 * max(32, 2 * cpus) * cpus * page
+    memcg_lag = 64 * cpus * page
+    holders = [cg.spawn([sys.executable, "-c", ANON_HOLDER, str(mib)], stdin=subprocess.PIPE)
+               for mib in (16, 32, 48, 64)]
+    args = ("run", "--snapshots", "--interval", "1", "--no-detect", "--no-escalate",
+            "--no-socket")
+    walk = memobs(*args)
+    old = memobs(*args, env=OLD)
+    wait_samples(walk, cg, 1)
+    wait_samples(old, cg, 1)
+
+    def compare(what, nr_procs, at_least):
+        for m, name in ((walk, "process walk"), (old, "iter/task")):
+            s = next_sample(m, cg)
+            truth = cgroupfs_anon_bytes(cg)
+            assert s["nr_procs"] == nr_procs, (what, name, s)
+            assert truth >= at_least, (what, truth, at_least)
+            tolerance = 0.01 * truth + nr_procs * per_process + memcg_lag
+            assert abs(s["anon_rss_bytes"] - truth) <= tolerance, \
+                (what, name, s["anon_rss_bytes"], truth, tolerance)
+
+    compare("at start", 4, 160 * MIB)
+    # grow one process by 96 MiB: both sides must see it
+    holders[0].stdin.write(b"96\n")
+    holders[0].stdin.flush()
+    assert holders[0].stdout.readline().strip() == b"ok"
+    wait_samples(walk, cg, len(samples_of(walk, cg)) + 1)
+    compare("after growth", 4, 256 * MIB)
+    # a process leaves: its memory goes from both sides
+    holders[3].kill()
+    holders[3].wait()
+    deadline = time.monotonic() + 5
+    while cgroupfs_anon_bytes(cg) > 210 * MIB and time.monotonic() < deadline:
+        time.sleep(0.1)
+    wait_samples(walk, cg, len(samples_of(walk, cg)) + 1)
+    wait_samples(old, cg, len(samples_of(old, cg)) + 1)
+    compare("after an exit", 3, 192 * MIB)
+    assert walk.stop() == 0 and old.stop() == 0
+    assert not walk.bad_lines and not old.bad_lines

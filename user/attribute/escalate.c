@@ -232,6 +232,11 @@ int escalator__poll(struct escalator *e, int timeout_ms)
 	return attr__poll(e->attr, timeout_ms);
 }
 
+bool escalator__tracing(const struct escalator *e)
+{
+	return e->nr_active || e->opts.malloc_all || e->opts.trace_mm_all;
+}
+
 static bool escalating(const struct escalator *e, __u64 cgroup_id)
 {
 	size_t i;

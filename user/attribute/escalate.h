@@ -47,6 +47,8 @@ void escalator__close(struct escalator *e); /* detaches everything; NULL-safe */
 
 /* Drains sampled allocations, waiting up to timeout_ms. Returns >= 0 or -errno (-EINTR). */
 int escalator__poll(struct escalator *e, int timeout_ms);
+/* Whether anything is traced now (an escalation, or host-wide): its ring needs draining. */
+bool escalator__tracing(const struct escalator *e);
 /*
  * Sets malloc_outstanding_bytes and malloc_traced on the cgroups traced: every
  * cgroup with host-wide tracing, else the suspects while they are escalated.

@@ -66,18 +66,24 @@ void agg__begin(struct agg *agg, __u64 mono_ns, __u64 ts_ms)
 	agg->ts_ms = ts_ms;
 }
 
-static struct proc_stat *proc_slot(struct agg *agg, __u32 pid, size_t *index)
+/*
+ * The process's slot in this pass. A whole-process record (the process
+ * walk: one per process) takes a new one without the pid index, a hash
+ * insert per process and pass saved; a thread's record (iter/task) finds
+ * its process's by pid.
+ */
+static struct proc_stat *proc_slot(struct agg *agg, __u32 pid, bool whole, size_t *index)
 {
 	uint64_t slot;
 
-	if (u64map_get(&agg->proc_index, pid, &slot)) {
+	if (!whole && u64map_get(&agg->proc_index, pid, &slot)) {
 		*index = slot - 1;
 		return &agg->procs[slot - 1];
 	}
 	if (ARRAY_GROW(agg->procs, agg->cap_procs, agg->nr_procs + 1) ||
 	    ARRAY_GROW(agg->has_leader, agg->cap_has_leader, agg->nr_procs + 1))
 		return NULL;
-	if (u64map_put(&agg->proc_index, pid, agg->nr_procs + 1))
+	if (!whole && u64map_put(&agg->proc_index, pid, agg->nr_procs + 1))
 		return NULL;
 	*index = agg->nr_procs++;
 	memset(&agg->procs[*index], 0, sizeof(agg->procs[0]));
@@ -92,7 +98,7 @@ int agg__add_task(struct agg *agg, const struct memobs_task_rec *rec)
 	struct proc_stat *p;
 	size_t index;
 
-	p = proc_slot(agg, rec->pid, &index);
+	p = proc_slot(agg, rec->pid, rec->flags & MEMOBS_TASK_PROCESS, &index);
 	if (!p)
 		return -ENOMEM;
 	/* one record per thread (iter/task), or one for the whole process (the process walk) */

@@ -23,10 +23,16 @@
 
 #define DEFAULT_RINGBUF_BYTES (256 * 1024)
 /*
- * Waits are cut in slices so that a signal that lands just before one is
- * seen soon, and so that sampled allocations are drained often enough.
+ * While the attribution tier traces, waits are cut in slices so that its
+ * sampled allocations are drained often enough. Otherwise the wait lasts
+ * to the next pass, in slices of a second at most: a wake-up costs ~50 us
+ * (ten a second were a fifth of an idle node's pass, issue 15), and a
+ * signal that lands between the stop flag's check and the wait (epoll_wait
+ * cannot take a signal mask through libbpf) is seen within the slice.
+ * Lifecycle records (OOM kills) wake the wait themselves.
  */
 #define WAIT_SLICE_MS 100
+#define IDLE_SLICE_MS 1000
 
 struct pipeline {
 	struct pipeline_opts opts;
@@ -404,7 +410,7 @@ fail:
 int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 {
 	__u64 now;
-	int err, wait_ms;
+	int err, wait_ms, slice_ms;
 
 	memset(out, 0, sizeof(*out));
 	/* what the last call returned is done with */
@@ -418,7 +424,9 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 		if (now >= p->next_pass_ns)
 			break;
 		wait_ms = (int)((p->next_pass_ns - now + 999999) / 1000000);
-		err = drain_lifecycle(p, wait_ms < WAIT_SLICE_MS ? wait_ms : WAIT_SLICE_MS);
+		slice_ms = p->escalator && escalator__tracing(p->escalator) ? WAIT_SLICE_MS
+									     : IDLE_SLICE_MS;
+		err = drain_lifecycle(p, wait_ms < slice_ms ? wait_ms : slice_ms);
 		if (err >= 0 && p->escalator)
 			err = escalator__poll(p->escalator, 0);
 		/*
