@@ -476,3 +476,23 @@ def test_unknown_layout_native_stack_and_one_warning(cgroups, fake_python, lib_n
     assert py["processes"] == 0 and py["frames"] == 0, py
     assert bpf["python_stacks"] == 0, bpf
     assert bpf["sampled"] > 0, bpf
+
+
+def test_escalation_names_the_python_line(cgroups, memobs):
+    """`memobs run`: the detector suspects the leaking interpreter's cgroup, the
+    escalation traces it, and the escalated line's top site is named in Python."""
+    cg = cgroups.make("py-escalate")
+    cg.spawn([DEBIAN_PYTHON, PYLEAK, "--alpha", str(2 * MIB), "--beta", str(MIB // 4)])
+    m = memobs("run", "--window", "20", "--escalate-for", "8",
+               "--malloc-sample-bytes", str(SAMPLE_BYTES), "--no-socket")
+    line = m.wait_for(lambda l: (l["type"] == "leak" and l["cgroup"]["id"] == cg.id
+                                 and l["state"] == "suspected" and l["sites"]), 120)
+    assert line is not None, m.stderr
+    here = leak_frame("leak_here", INGEST, "_records.append(")
+    top = line["sites"][0]
+    assert top["caller"] == here, line["sites"]
+    assert not any(f.startswith(EVAL) for f in top["stack"]), top["stack"]
+    assert m.stop() == 0, m.stderr
+    stats = [l for l in m.of_type("stats")]
+    assert stats and stats[-1]["python_frames"] > 0, stats[-1:]
+    assert stats[-1]["python_stacks_truncated"] == 0 and stats[-1]["python_layout_unknown"] == 0
