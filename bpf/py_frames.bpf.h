@@ -7,11 +7,13 @@
  * pay, and only at a sampled call: one hash lookup, then a read per thread
  * state searched and one MEMOBS_PY_FRAME_READ-byte read per frame.
  *
- * The thread state: the one in the interpreter's list whose thread_id is
+ * The thread state: the one in the interpreters' lists whose thread_id is
  * this thread's pthread_self(), which on x86-64 is the fs base (glibc and
- * musl both point fs at the thread's descriptor). Searching the list works
- * the same on every version, GIL or not; the list is bounded by
- * MEMOBS_PY_MAX_THREADS.
+ * musl both point fs at the thread's descriptor). Searching the lists works
+ * the same on every version, GIL or not, sub-interpreters included; it is
+ * bounded by MEMOBS_PY_MAX_THREADS steps, and what it found is remembered
+ * per thread (memobs_attr_py_tstates), so a process of a thousand threads
+ * pays the search once per thread, not per sample.
  */
 #ifndef MEMOBS_PY_FRAMES_BPF_H
 #define MEMOBS_PY_FRAMES_BPF_H
@@ -34,9 +36,13 @@ struct {
 struct py_scratch {
 	struct memobs_pystack_rec rec;
 	struct memobs_py_layout layout;
-	__u64 self;	/* pthread_self() of the sampled thread */
-	__u64 cursor;	/* the thread state, then the frame, the next step reads */
-	__u64 found_ts; /* the thread state whose thread_id is self */
+	__u64 self;    /* pthread_self() of the sampled thread */
+	__u64 cursor;  /* the thread state, then the frame, the next step reads */
+	__u64 interp;  /* the interpreter whose thread states the search is in */
+	__u32 interps; /* interpreters searched so far */
+	__u32 pad;
+	__u64 found_ts; /* the thread state whose thread_id is self, running a frame */
+	__u64 idle_ts;	/* ... one running none (another interpreter's, say): the fallback */
 	__u8 frame[MEMOBS_PY_FRAME_READ];
 };
 
@@ -46,6 +52,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct py_scratch);
 } memobs_attr_py_scratch SEC(".maps");
+
+/*
+ * Thread id -> its thread state, as last found (0: none was, at checked_ns).
+ * A hit is checked (its thread_id read again) before it is used; a miss
+ * searches again, a "none" after PY_NO_TSTATE_RECHECK_NS: a C thread may
+ * take a thread state later (PyGILState_Ensure). LRU: threads come and go.
+ */
+struct py_tstate_seen {
+	__u64 tstate;
+	__u64 checked_ns;
+};
+
+#define PY_NO_TSTATE_RECHECK_NS 1000000000ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct py_tstate_seen);
+} memobs_attr_py_tstates SEC(".maps");
 
 static __always_inline struct py_scratch *py_scratch(void)
 {
@@ -100,16 +126,42 @@ static __always_inline __u32 py_index(__u32 i)
  * The loops run under bpf_loop(): each body is verified once, where an
  * unrolled walk of 80 frames would pass the verifier's budget.
  */
+/*
+ * The frame a thread state runs, 0 when idle. A thread has a thread state
+ * in each interpreter it has entered (sub-interpreters: same thread_id), and
+ * only the one it runs in has a frame.
+ */
+static __always_inline __u64 py_tstate_frame(const struct memobs_py_layout *l, __u64 ts)
+{
+	__u64 frame = py_read_ptr(ts + l->tstate_frame);
+
+	if (l->cframe_current_frame != MEMOBS_PY_NO_OFFSET)
+		frame = py_read_ptr(frame ? frame + l->cframe_current_frame : 0);
+	return frame;
+}
+
 static long py_thread_step(__u64 i, void *ctx)
 {
 	struct py_scratch *s = py_scratch();
 	__u64 ts;
 
-	if (!s || !(ts = s->cursor))
+	if (!s)
 		return 1;
+	/* this interpreter's threads are done: the next interpreter's (sub-interpreters) */
+	if (!(ts = s->cursor)) {
+		if (!s->interp || ++s->interps >= MEMOBS_PY_MAX_INTERPRETERS)
+			return 1;
+		s->interp = py_read_ptr(s->interp + s->layout.interp_next);
+		s->cursor = py_read_ptr(s->interp ? s->interp + s->layout.interp_threads_head : 0);
+		return 0; /* one read step per iteration: the bound counts them */
+	}
 	if (py_read_ptr(ts + s->layout.tstate_thread_id) == s->self) {
-		s->found_ts = ts;
-		return 1;
+		if (py_tstate_frame(&s->layout, ts)) {
+			s->found_ts = ts;
+			return 1;
+		}
+		if (!s->idle_ts)
+			s->idle_ts = ts;
 	}
 	s->cursor = py_read_ptr(ts + s->layout.tstate_next);
 	return 0;
@@ -161,27 +213,48 @@ static long py_frame_step(__u64 i, void *ctx)
 	return 0;
 }
 
-/* The current thread's first frame into s->cursor; false when its thread state was not found. */
-static __always_inline bool py_first_frame(struct py_scratch *s)
+/*
+ * The sampled thread's thread state: the one seen last for this thread when
+ * it still says so, else searched for (every interpreter's list, newest
+ * threads first, MEMOBS_PY_MAX_THREADS steps) and remembered. 0: none.
+ */
+static __always_inline __u64 py_thread_state(struct py_scratch *s, __u32 tid)
 {
 	const struct memobs_py_layout *l = &s->layout;
-	__u64 interp, frame;
+	struct py_tstate_seen *seen = bpf_map_lookup_elem(&memobs_attr_py_tstates, &tid);
+	struct py_tstate_seen now = { .checked_ns = bpf_ktime_get_ns() };
+
+	if (seen && seen->tstate && py_read_ptr(seen->tstate + l->tstate_thread_id) == s->self &&
+	    py_tstate_frame(l, seen->tstate))
+		return seen->tstate;
+	if (seen && !seen->tstate && now.checked_ns - seen->checked_ns < PY_NO_TSTATE_RECHECK_NS)
+		return 0;
+	s->interp = py_read_ptr(l->runtime_addr + l->runtime_interp_head);
+	s->interps = 0;
+	s->cursor = py_read_ptr(s->interp ? s->interp + l->interp_threads_head : 0);
+	s->found_ts = 0;
+	s->idle_ts = 0;
+	bpf_loop(MEMOBS_PY_MAX_THREADS, py_thread_step, NULL, 0);
+	now.tstate = s->found_ts ? s->found_ts : s->idle_ts;
+	bpf_map_update_elem(&memobs_attr_py_tstates, &tid, &now, BPF_ANY);
+	return now.tstate;
+}
+
+/* The current thread's first frame into s->cursor; false when its thread state was not found. */
+static __always_inline bool py_first_frame(struct py_scratch *s, __u32 tid)
+{
+	const struct memobs_py_layout *l = &s->layout;
+	__u64 ts;
 
 #ifdef __TARGET_ARCH_x86
 	s->self = BPF_CORE_READ(bpf_get_current_task_btf(), thread.fsbase);
 #else
 	s->self = 0; /* x86-64 only: the thread pointer register differs elsewhere */
 #endif
-	interp = py_read_ptr(l->runtime_addr + l->runtime_interp_head);
-	s->cursor = py_read_ptr(interp ? interp + l->interp_threads_head : 0);
-	s->found_ts = 0;
-	bpf_loop(MEMOBS_PY_MAX_THREADS, py_thread_step, NULL, 0);
-	if (!s->found_ts)
+	ts = py_thread_state(s, tid);
+	if (!ts)
 		return false;
-	frame = py_read_ptr(s->found_ts + l->tstate_frame);
-	if (l->cframe_current_frame != MEMOBS_PY_NO_OFFSET)
-		frame = py_read_ptr(frame ? frame + l->cframe_current_frame : 0);
-	s->cursor = frame;
+	s->cursor = py_tstate_frame(l, ts);
 	return true;
 }
 
@@ -205,7 +278,7 @@ static __always_inline void emit_pystack(__u32 tgid, __u64 sample_id)
 	s->rec.sample_id = sample_id;
 	s->rec.nr = 0;
 	s->rec.flags = 0;
-	if (!py_first_frame(s)) {
+	if (!py_first_frame(s, (__u32)bpf_get_current_pid_tgid())) {
 		s->rec.flags = MEMOBS_PYSTACK_NO_THREAD;
 		memobs_attr_count(MEMOBS_ATTR_STAT_PY_NO_THREAD);
 	} else {

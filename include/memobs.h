@@ -306,8 +306,11 @@ struct memobs_mm_val {
  * object address and instruction (raw); userspace reads the code objects
  * and interleaves the frames with the native stack's eval-loop frames.
  */
-#define MEMOBS_PY_MAX_FRAMES 64	 /* Python frames kept per sample (innermost); a power of 2 */
-#define MEMOBS_PY_MAX_THREADS 64 /* thread states searched for the current thread's */
+#define MEMOBS_PY_MAX_FRAMES 64 /* Python frames kept per sample (innermost); a power of 2 */
+/* thread states searched for the current thread's, over every interpreter */
+#define MEMOBS_PY_MAX_THREADS 1024
+#define MEMOBS_PY_MAX_INTERPRETERS \
+	16			 /* interpreters searched (the main one and sub-interpreters) */
 #define MEMOBS_PY_FRAME_READ 128 /* bytes of a frame read at once: every offset + 8 within */
 #define MEMOBS_PY_NO_OFFSET 0xffff
 
@@ -345,10 +348,15 @@ struct memobs_py_layout {
 	__u16 frame_instr;	    /* f_lasti, prev_instr (3.11, 3.12), instr_ptr (3.13) */
 	__u16 frame_entry;	    /* is_entry (3.11), owner (3.12+); MEMOBS_PY_NO_OFFSET: none */
 	__u8 owner_cstack;	    /* the owner value of a shim frame (FRAME_OWNED_BY_CSTACK) */
-	__u8 pad[7];
+	__u8 pad1;
+	__u16 interp_next; /* PyInterpreterState.next: sub-interpreters' threads too */
+	__u8 pad[4];
 };
 
-/* memobs_pyframe.code bit 0: the first (innermost) Python frame of its C-level eval call */
+/*
+ * memobs_pyframe.code bit 0: the frame its C-level eval call was entered with
+ * (the outermost of that call's frames; innermost first, the last of them)
+ */
 #define MEMOBS_PY_ENTRY 0x1ULL
 
 struct memobs_pyframe {

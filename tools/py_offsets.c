@@ -81,6 +81,7 @@ int main(void)
 #else
 	printf("\t\t\t.interp_threads_head = %zu,\n", offsetof(PyInterpreterState, threads.head));
 #endif
+	printf("\t\t\t.interp_next = %zu,\n", offsetof(PyInterpreterState, next));
 	printf("\t\t\t.tstate_next = %zu,\n", offsetof(PyThreadState, next));
 	printf("\t\t\t.tstate_thread_id = %zu,\n", offsetof(PyThreadState, thread_id));
 #if PY_VERSION_HEX < 0x030b0000

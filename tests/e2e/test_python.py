@@ -496,3 +496,48 @@ def test_escalation_names_the_python_line(cgroups, memobs):
     stats = [l for l in m.of_type("stats")]
     assert stats and stats[-1]["python_frames"] > 0, stats[-1:]
     assert stats[-1]["python_stacks_truncated"] == 0 and stats[-1]["python_layout_unknown"] == 0
+
+
+THREADS_LEAKER = r"""
+import sys, threading, time
+idle = threading.Event()
+for _ in range(int(sys.argv[1])):
+    threading.Thread(target=idle.wait, daemon=True).start()
+if sys.argv[2] == "subinterpreters":
+    import _xxsubinterpreters as interpreters  # 3.12: each enters this thread
+    subs = [interpreters.create() for _ in range(2)]
+keep = []
+def leak_in_main_thread():
+    for _ in range(64):
+        keep.append(bytes(8192))
+print("ready", flush=True)
+while True:
+    leak_in_main_thread()
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.parametrize("threads,extra", [(300, "-"), (2, "subinterpreters")],
+                         ids=["300-threads", "subinterpreters"])
+def test_main_thread_found_among_threads_and_interpreters(cgroups, threads, extra):
+    """The sampled thread's state is found past the newest threads (CPython puts
+    new ones first) and past sub-interpreters' states of the same thread (idle:
+    no frame), on pyenv's 3.12."""
+    found = pyenv_interpreter("3.12")
+    if not found:
+        pytest.skip("no pyenv CPython 3.12 (pyenv root: %s)" % pyenv_root())
+    python = found[1]
+    cg = cgroups.make("py-threads")
+    with tempfile.TemporaryDirectory(prefix="memobs-py-threads-") as tmp:
+        script = os.path.join(tmp, "threads.py")
+        with open(script, "w") as f:
+            f.write(THREADS_LEAKER)
+        p = cg.spawn([python, script, str(threads), extra])
+        sites, summary, err, _ = run_traced(["--cgroup", cg.rel, "--duration", 4, "--top", 5,
+                                             "--malloc-sample-bytes", SAMPLE_BYTES])
+        here = leak_frame("leak_in_main_thread", script, "keep.append(bytes(8192))")
+    mine = [s for s in sites if s["pid"] == p.pid]
+    assert mine, (sites, err)
+    top = max(mine, key=lambda s: s["bytes"])
+    assert top["caller"] == here, top
+    assert summary["bpf"]["python_stacks_no_thread"] == 0, summary["bpf"]

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include "attribute/py_proc.h"
 #include "util/procfs.h"
 
@@ -42,6 +44,37 @@ static void maps_identity(const void *addr, __u64 *dev, __u64 *ino)
 	}
 	fclose(f);
 	fail_msg("no mapping at %p in maps", addr);
+}
+
+/* Reads heap of PY_MEM_MAX_FDS + 2 children of ours (a copy of our heap each), then reaps them. */
+static void evict_descriptors(struct py_mem *m, const char *heap)
+{
+	pid_t kids[PY_MEM_MAX_FDS + 2];
+	char buf[12];
+	size_t i;
+
+	for (i = 0; i < PY_MEM_MAX_FDS + 2; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (!kids[i]) {
+			pause();
+			_exit(0);
+		}
+	}
+	for (i = 0; i < PY_MEM_MAX_FDS + 2; i++) {
+		__u64 start = 0;
+		int tries;
+
+		for (tries = 0; tries < 100 && !(start = proc_pid_start_time(kids[i])); tries++)
+			usleep(1000);
+		assert_int_equal(py_mem__read(m, kids[i], start, (uintptr_t)heap, buf, 12), 0);
+		assert_string_equal(buf, "on the heap");
+	}
+	for (i = 0; i < PY_MEM_MAX_FDS + 2; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+		py_mem__forget(m, kids[i]);
+	}
 }
 
 static void test_reads_anonymous_memory_only(void **state)
@@ -71,6 +104,9 @@ static void test_reads_anonymous_memory_only(void **state)
 	py_mem__set_image(m, pid, start, dev, ino);
 	assert_int_equal(py_mem__read(m, pid, start, (uintptr_t)file_map, buf, 16), 0);
 	assert_memory_equal(buf, "from the file...", 16);
+	/* the image outlives the descriptor: others' reads recycle it (PY_MEM_MAX_FDS) */
+	evict_descriptors(m, heap);
+	assert_int_equal(py_mem__read(m, pid, start, (uintptr_t)file_map, buf, 16), 0);
 	/* an address nothing maps, a range past the address space */
 	assert_int_equal(py_mem__read(m, pid, start, 8, buf, 8), -EFAULT);
 	assert_int_equal(py_mem__read(m, pid, start, ~0ULL - 4, buf, 8), -EFAULT);

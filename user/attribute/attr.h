@@ -95,14 +95,15 @@ struct attr_unwind_stats {
 
 /* Python frames of CPython processes (attr_python.c, docs/python.md). */
 struct attr_python_stats {
-	__u64 processes;	   /* CPython processes whose frames are read now */
-	__u64 layout_unknown;	   /* CPython processes of a layout not known (said once each) */
-	__u64 frames;		   /* Python frames put on stacks */
-	__u64 truncated;	   /* Python stacks cut here: a code object unreadable */
-	__u64 pending_overwritten; /* Python frames whose stack copy never came */
-	__u64 code_reads;	   /* code objects read from processes (cache misses) */
-	__u64 code_read_failures;  /* ... that were gone, torn or not code objects */
-	__u64 code_evictions;	   /* code objects dropped from the bounded cache */
+	__u64 processes;	    /* CPython processes whose frames are read now */
+	__u64 layout_unknown;	    /* CPython processes of a layout not known (said once each) */
+	__u64 frames;		    /* Python frames put on stacks */
+	__u64 truncated;	    /* Python stacks cut here: a code object unreadable */
+	__u64 pending_overwritten;  /* Python frames whose stack copy never came */
+	__u64 code_reads;	    /* code objects read from processes (cache misses) */
+	__u64 code_read_failures;   /* ... that were gone, torn or not code objects */
+	__u64 code_evictions;	    /* code objects dropped from the bounded cache */
+	__u64 code_reads_throttled; /* frames left unnamed: their process's read budget spent */
 };
 
 struct attr_stats {

@@ -249,11 +249,20 @@ const struct attr_pystack *attr_python_take(struct attr *a, __u64 sample_id, __u
 __u64 attr_python_hash(__u64 h, const struct attr_pystack *py);
 /*
  * The native frames (*frames, *meta: nr of them, malloc'd, taken) with the
- * Python frames put in place of the eval-loop frames that ran them.
- * Returns 0 (nothing done when pid is not CPython) or -ENOMEM.
+ * Python frames put in place of the eval-loop frames that ran them (one
+ * slot left free after them). Returns 0 (nothing done when pid is not
+ * CPython), 1 when the Python frames were cut here for a reason another
+ * sample may not meet (a read failed, the read budget spent: the stack is
+ * not worth remembering), or -ENOMEM (the lists as they were).
  */
 int attr_python_merge(struct attr *a, int pid, const struct attr_pystack *py, char ***frames,
 		      struct frame_meta **meta, size_t *nr);
+
+/* A sample id's slot in a table of nr (the sample ids of attr_unwind.c and attr_python.c). */
+static inline size_t attr_pending_slot(__u64 sample_id, size_t nr)
+{
+	return (size_t)(((sample_id >> 12) ^ (sample_id & 0xfff) * 0x9e3779b9ULL) % nr);
+}
 
 /* Drains what the ring holds now, within the per-poll budget (attr.c). */
 void attr_drain_some(struct attr *a);

@@ -22,6 +22,7 @@
 #include "attribute/py_proc.h"
 #include "attribute/symbolize.h"
 #include "output/records.h"
+#include "util/clock.h"
 #include "util/fmt.h"
 #include "util/log.h"
 #include "util/procfs.h"
@@ -29,17 +30,21 @@
 /* the native frame that runs Python frames (3.9 to 3.13; LTO may suffix it: ".lto_priv.0") */
 #define EVAL_FRAME "_PyEval_EvalFrameDefault"
 
+/*
+ * Code objects one process may have read in a second (cache misses, failed
+ * ones too): a process that makes every sample's frames new (or garbage)
+ * would otherwise have the drain read ~15 objects per frame, 64 frames per
+ * sample, for every sample, and churn the cache every process shares.
+ */
+#define PY_CODE_READS_PER_S 512
+
 struct py_proc {
 	__u64 start_time;	 /* a reused pid is another process */
-	struct py_layout layout; /* zeroed: not CPython, or a layout not known */
+	struct py_layout layout; /* zeroed: a layout not known (warned) */
 	bool warned;		 /* "python frames unavailable" was said for it */
+	__u64 budget_start_ns;	 /* the second PY_CODE_READS_PER_S counts in */
+	__u32 budget_reads;	 /* code objects read in it */
 };
-
-static size_t py_pending_slot(__u64 sample_id)
-{
-	return (size_t)(((sample_id >> 12) ^ (sample_id & 0xfff) * 0x9e3779b9ULL) %
-			ATTR_PY_PENDING);
-}
 
 static struct py_proc *py_proc_get(struct attr *a, int pid)
 {
@@ -87,7 +92,11 @@ void attr_python_scan(struct attr *a, int pid, bool again)
 	p->start_time = start;
 	p->warned = warned;
 	err = py_proc__detect(pid, &p->layout, why, sizeof(why));
-	if (err == -EPROTONOSUPPORT && !p->warned) {
+	if (err == -ENOENT || err == -ESRCH) {
+		free(p); /* not CPython (most processes, host-wide): nothing to keep */
+		return;
+	}
+	if (err && !p->warned) {
 		/* once per process: its native stack alone, and why */
 		a->py.layout_unknown++;
 		p->warned = true;
@@ -168,7 +177,7 @@ void attr_handle_pystack(struct attr *a, const struct memobs_pystack_rec *rec, s
 	if (!a->py_pending || size < head || rec->nr > MEMOBS_PY_MAX_FRAMES ||
 	    rec->nr * sizeof(rec->frames[0]) > size - head)
 		return;
-	p = &a->py_pending[py_pending_slot(rec->sample_id)];
+	p = &a->py_pending[attr_pending_slot(rec->sample_id, ATTR_PY_PENDING)];
 	if (p->sample_id)
 		a->py.pending_overwritten++;
 	p->sample_id = rec->sample_id;
@@ -184,7 +193,7 @@ const struct attr_pystack *attr_python_take(struct attr *a, __u64 sample_id, __u
 
 	if (!a->py_pending)
 		return NULL;
-	p = &a->py_pending[py_pending_slot(sample_id)];
+	p = &a->py_pending[attr_pending_slot(sample_id, ATTR_PY_PENDING)];
 	if (p->sample_id != sample_id || p->pid != pid)
 		return NULL;
 	p->sample_id = 0;
@@ -214,62 +223,143 @@ static bool is_eval_frame(const char *frame)
  * "function (file:line)" of one frame (model/caller.h's frame__is_python()
  * tells them so); NULL when its code object could not be read.
  */
-static char *python_frame(struct attr *a, int pid, const struct py_proc *p,
-			  const struct memobs_pyframe *f)
+/* Whether the process may have one more code object read in this second. */
+static bool within_budget(struct attr *a, struct py_proc *p)
+{
+	__u64 now = clock_mono_ns();
+
+	if (now - p->budget_start_ns >= 1000000000ULL) {
+		p->budget_start_ns = now;
+		p->budget_reads = 0;
+	}
+	if (p->budget_reads < PY_CODE_READS_PER_S)
+		return true;
+	a->py.code_reads_throttled++;
+	return false;
+}
+
+/* Names one frame through the code cache, its misses charged to the process's budget. */
+static int name_frame(struct attr *a, int pid, struct py_proc *p, const struct memobs_pyframe *f,
+		      struct py_frame *info)
+{
+	struct py_code_stats before, after;
+	int err;
+
+	if (!within_budget(a, p))
+		return -EBUSY;
+	py_code_cache__stats(a->py_codes, &before);
+	err = py_code_cache__frame(a->py_codes, pid, p->start_time, &p->layout,
+				   f->code & ~MEMOBS_PY_ENTRY, f->instr, info);
+	py_code_cache__stats(a->py_codes, &after);
+	p->budget_reads += (after.lookups - after.hits) - (before.lookups - before.hits);
+	return err;
+}
+
+static char *python_frame(struct attr *a, int pid, struct py_proc *p,
+			  const struct memobs_pyframe *f, int *err)
 {
 	struct py_frame info;
 	char func[PY_NAME_MAX], file[PY_FILE_MAX];
 	char *s = NULL;
 
-	if (py_code_cache__frame(a->py_codes, pid, p->start_time, &p->layout,
-				 f->code & ~MEMOBS_PY_ENTRY, f->instr, &info))
+	if ((*err = name_frame(a, pid, p, f, &info)))
 		return NULL;
 	/* names are the process's to choose: no control bytes, no line breaks */
 	fmt_sanitize(func, sizeof(func), info.function, sizeof(func) - 1);
 	fmt_sanitize(file, sizeof(file), info.file, sizeof(file) - 1);
 	/* line 0: the table has none for the instruction (pprof's "unknown" too) */
-	if (asprintf(&s, "%s (%s:%d)", func, file, info.line > 0 ? info.line : 0) < 0)
+	if (asprintf(&s, "%s (%s:%d)", func, file, info.line > 0 ? info.line : 0) < 0) {
+		*err = -ENOMEM;
 		return NULL;
+	}
 	return s;
 }
 
 /*
- * Interleaves the Python frames with the native ones (innermost first,
- * taken): each eval-loop frame gives way to the Python frames it ran (up
- * to and including the next MEMOBS_PY_ENTRY one); Python frames beyond the
- * native stack's last eval frame (it ended early) follow the native frames.
- * A code object that cannot be read ends the Python frames there, said by
- * a frame. On -ENOMEM the lists are as they were.
+ * The Python frames' strings (innermost first) into out (py->nr + 1 slots),
+ * their number in *nr: up to the first that cannot be named, then a frame
+ * that says why the Python frames end there. Returns 1 when they were cut
+ * here (a read failed, the budget was spent: another sample may fare
+ * better), 0 when not, -ENOMEM.
  */
+static int name_frames(struct attr *a, int pid, struct py_proc *p, const struct attr_pystack *py,
+		       char **out, size_t *nr)
+{
+	const char *why = NULL;
+	int err = 0;
+
+	for (*nr = 0; *nr < py->nr; (*nr)++)
+		if (!(out[*nr] = python_frame(a, pid, p, &py->frames[*nr], &err)))
+			break;
+	if (err == -ENOMEM)
+		return -ENOMEM;
+	if (err) {
+		a->py.truncated++;
+		why = err == -EBUSY ? "[truncated: python frames past this process's read budget]"
+				    : "[truncated: a python frame could not be read]";
+	} else if (py->flags & MEMOBS_PYSTACK_TORN) {
+		why = "[truncated: a python frame could not be read]";
+	} else if (py->flags & MEMOBS_PYSTACK_TRUNCATED) {
+		why = "[truncated: python frames past 64]";
+	}
+	if (why && !(out[(*nr)++] = strdup(why)))
+		return -ENOMEM;
+	return err ? 1 : 0;
+}
+
+/*
+ * The merged list into f2, m2 (room for nr + nr_py): each native eval-loop
+ * frame gives way to the Python frames it ran, up to and including the one
+ * marked MEMOBS_PY_ENTRY (the frame the call was entered with); Python
+ * frames left when the native frames hold no more eval frames follow them.
+ * The eval frames' own strings are freed. Returns the frames in f2.
+ */
+static size_t interleave(const struct attr_pystack *py, char **py_str, size_t nr_py, char **frames,
+			 struct frame_meta *meta, size_t nr, char **f2, struct frame_meta *m2)
+{
+	size_t out = 0, next = 0, i;
+
+	for (i = 0; i < nr; i++) {
+		if (!is_eval_frame(frames[i]) || next >= nr_py) {
+			f2[out] = frames[i];
+			m2[out++] = meta[i];
+			continue;
+		}
+		/* this eval call's Python frames, innermost first */
+		while (next < nr_py) {
+			bool entry = next < py->nr && (py->frames[next].code & MEMOBS_PY_ENTRY);
+
+			f2[out++] = py_str[next++];
+			if (entry)
+				break;
+		}
+		free(frames[i]);
+		frame_meta__clear(&meta[i]);
+	}
+	while (next < nr_py)
+		f2[out++] = py_str[next++];
+	return out;
+}
+
 int attr_python_merge(struct attr *a, int pid, const struct attr_pystack *py, char ***frames,
 		      struct frame_meta **meta, size_t *nr)
 {
-	const struct py_proc *p = py_proc_get(a, pid);
-	size_t nr_py = 0, cap, out = 0, next = 0, i, j;
-	char **py_str, **f2;
-	struct frame_meta *m2;
-	bool torn = false;
+	struct py_proc *p = py_proc_get(a, pid);
+	struct frame_meta *m2 = NULL;
+	char **py_str, **f2 = NULL;
+	size_t nr_py = 0, i;
+	int cut;
 
 	if (!p || !py || !py->nr || !p->layout.bpf.runtime_addr)
 		return 0;
 	py_str = calloc(py->nr + 1, sizeof(*py_str));
 	if (!py_str)
 		return -ENOMEM;
-	for (; nr_py < py->nr; nr_py++)
-		if (!(py_str[nr_py] = python_frame(a, pid, p, &py->frames[nr_py]))) {
-			torn = true;
-			break;
-		}
-	/* cut here (BPF counts its own cuts: python_stacks_torn, python_stacks_truncated) */
-	a->py.truncated += torn;
-	if (torn || (py->flags & (MEMOBS_PYSTACK_TORN | MEMOBS_PYSTACK_TRUNCATED))) {
-		py_str[nr_py++] = strdup(torn || (py->flags & MEMOBS_PYSTACK_TORN)
-						 ? "[truncated: a python frame could not be read]"
-						 : "[truncated: python frames past 64]");
+	cut = name_frames(a, pid, p, py, py_str, &nr_py);
+	if (cut >= 0) {
+		f2 = calloc(*nr + nr_py + 1, sizeof(*f2));
+		m2 = calloc(*nr + nr_py + 1, sizeof(*m2));
 	}
-	cap = *nr + nr_py + 1;
-	f2 = calloc(cap, sizeof(*f2));
-	m2 = calloc(cap, sizeof(*m2));
 	if (!f2 || !m2) {
 		for (i = 0; i < nr_py; i++)
 			free(py_str[i]);
@@ -278,34 +368,14 @@ int attr_python_merge(struct attr *a, int pid, const struct attr_pystack *py, ch
 		free(m2);
 		return -ENOMEM;
 	}
-	for (i = 0; i < *nr; i++) {
-		if (!is_eval_frame((*frames)[i]) || next >= nr_py) {
-			f2[out] = (*frames)[i];
-			m2[out++] = (*meta)[i];
-			continue;
-		}
-		/* this eval call's Python frames, innermost first */
-		for (j = next; j < nr_py; j++) {
-			f2[out++] = py_str[j];
-			if (j < py->nr && (py->frames[j].code & MEMOBS_PY_ENTRY)) {
-				j++;
-				break;
-			}
-		}
-		next = j;
-		free((*frames)[i]);
-		frame_meta__clear(&(*meta)[i]);
-	}
-	for (; next < nr_py; next++)
-		f2[out++] = py_str[next];
 	a->py.frames += nr_py;
+	*nr = interleave(py, py_str, nr_py, *frames, *meta, *nr, f2, m2);
 	free(py_str);
 	free(*frames);
 	free(*meta);
 	*frames = f2;
 	*meta = m2;
-	*nr = out;
-	return 0;
+	return cut;
 }
 
 void attr_python_stats(const struct attr *a, struct attr_python_stats *out)

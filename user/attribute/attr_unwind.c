@@ -85,6 +85,12 @@ static char *end_frame(const struct unwind_result *u, __u32 copied)
 	return n < 0 ? NULL : s;
 }
 
+/*
+ * The site of an unwound stack, its frames symbolized (and a CPython
+ * process's Python frames put in). Returns 0, 1 when the site is not to be
+ * remembered for the stack (its Python frames were cut by a read another
+ * sample may not meet), or -errno.
+ */
 static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *u, __u32 copied,
 			   const struct attr_pystack *py, __u64 *index)
 {
@@ -92,6 +98,7 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 	struct frame_meta *meta = calloc(u->nr + 1, sizeof(*meta));
 	size_t nr = 0, i;
 	char *end;
+	int cut, err;
 
 	if (!frames || !meta) {
 		free(frames);
@@ -107,7 +114,7 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 		nr++;
 	}
 	/* out of memory, the native frames alone */
-	attr_python_merge(a, pid, py, &frames, &meta, &nr);
+	cut = attr_python_merge(a, pid, py, &frames, &meta, &nr) > 0;
 	if ((end = end_frame(u, copied)) || !nr) {
 		/* the merge left one slot free, as the first calloc did */
 		frames[nr++] = end ? end : strdup("[no frame]");
@@ -115,7 +122,8 @@ static int symbolize_stack(struct attr *a, int pid, const struct unwind_result *
 	for (i = 0; i < nr; i++)
 		if (!frames[i])
 			frames[i] = strdup("?");
-	return attr_site_of_frames(a, frames, meta, nr, index);
+	err = attr_site_of_frames(a, frames, meta, nr, index);
+	return err ? err : cut;
 }
 
 static void count_walk(struct attr *a, const struct unwind_result *u)
@@ -127,10 +135,16 @@ static void count_walk(struct attr *a, const struct unwind_result *u)
 		a->unwind.truncated++;
 }
 
-static size_t pending_slot(__u64 sample_id)
+/* The shortcut from a stack hash to its site, emptied at its bound. */
+static void remember_stack(struct attr *a, __u64 h, __u64 index)
 {
-	return (size_t)(((sample_id >> 12) ^ (sample_id & 0xfff) * 0x9e3779b9ULL) %
-			ATTR_USTACK_PENDING);
+	if (a->stack_site.len >= STACK_SITES_MAX) {
+		/* sites stay; only the shortcut from a stack to its site is rebuilt */
+		u64map_free(&a->stack_site);
+		u64map_init(&a->stack_site);
+		a->unwind.stack_cache_resets++;
+	}
+	u64map_put(&a->stack_site, h, index);
 }
 
 void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, size_t size)
@@ -143,6 +157,7 @@ void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, siz
 	uint64_t found;
 	__u64 h, index;
 	size_t slot;
+	int err;
 
 	if (size < sizeof(*rec) || rec->stack_len > size - sizeof(*rec) ||
 	    rec->stack_len > MEMOBS_USTACK_MAX)
@@ -162,17 +177,14 @@ void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, siz
 	if (u64map_get(&a->stack_site, h, &found)) {
 		index = found;
 	} else {
-		if (symbolize_stack(a, ctx.walk.pid, &u, rec->stack_len, py, &index))
+		err = symbolize_stack(a, ctx.walk.pid, &u, rec->stack_len, py, &index);
+		if (err < 0)
 			return;
-		if (a->stack_site.len >= STACK_SITES_MAX) {
-			/* sites stay; only the shortcut from a stack to its site is rebuilt */
-			u64map_free(&a->stack_site);
-			u64map_init(&a->stack_site);
-			a->unwind.stack_cache_resets++;
-		}
-		u64map_put(&a->stack_site, h, index);
+		/* err 1: this sample's site, not the stack's (the next sample names it again) */
+		if (!err)
+			remember_stack(a, h, index);
 	}
-	slot = pending_slot(rec->sample_id);
+	slot = attr_pending_slot(rec->sample_id, ATTR_USTACK_PENDING);
 	if (a->ustack_pending[slot].sample_id)
 		a->unwind.pending_overwritten++;
 	a->ustack_pending[slot].sample_id = rec->sample_id;
@@ -181,7 +193,8 @@ void attr_handle_ustack(struct attr *a, const struct memobs_ustack_rec *rec, siz
 
 int attr_site_of_sample(struct attr *a, __u64 sample_id, __u64 *index)
 {
-	struct attr_ustack_pending *p = &a->ustack_pending[pending_slot(sample_id)];
+	struct attr_ustack_pending *p =
+		&a->ustack_pending[attr_pending_slot(sample_id, ATTR_USTACK_PENDING)];
 
 	if (p->sample_id != sample_id)
 		return attr_site_of_stack(a, 0, 0, false, index); /* "[stack not kept]" */

@@ -27,7 +27,7 @@ enum py_line_kind {
 
 /* The most bytes of a code object's head the resolver reads at once: every code_* + 8 within. */
 #define PY_CODE_HEAD_MAX 256
-/* The bytes of _PyRuntime parsed as _Py_DebugOffsets (3.13.0's is 608: room for its patches). */
+/* The bytes of _PyRuntime parsed as _Py_DebugOffsets (3.13.0's is 584: room for its patches). */
 #define PY_DEBUG_OFFSETS_READ 1024
 
 struct py_layout {

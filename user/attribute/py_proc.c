@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/observed_file.h"
 #include "util/procfs.h"
+#include "util/u64map.h"
 
 #define MAX_IMAGES 4	/* interpreter images looked at: libpythons, then the executable */
 #define MAX_SEGMENTS 16 /* mappings of one image */
@@ -95,53 +96,80 @@ static void note_mapping(struct image *imgs, unsigned int *n, const struct maps_
 	}
 }
 
+/*
+ * Calls each(entry, ctx) for each line of pid's maps, up to
+ * PY_PROC_MAPS_MAX_BYTES, until it returns false. 0, -ESRCH (gone: maps
+ * empty or absent), -ENOMEM, -errno.
+ */
+static int maps_each(int pid, bool (*each)(const struct maps_entry *e, void *ctx), void *ctx)
+{
+	struct maps_entry *e = malloc(sizeof(*e));
+	char path[64], *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (!e)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		free(e);
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	while (total < PY_PROC_MAPS_MAX_BYTES && (len = getline(&line, &cap, f)) > 0) {
+		total += (size_t)len;
+		if (!maps_line__parse(line, e) && !each(e, ctx))
+			break;
+	}
+	fclose(f);
+	free(line);
+	free(e);
+	return total ? 0 : -ESRCH;
+}
+
+struct images_walk {
+	struct image *imgs, *exe;
+	unsigned int *n, n_exe;
+	const char *exe_path;
+};
+
+static bool note_image(const struct maps_entry *e, void *ctx)
+{
+	struct images_walk *w = ctx;
+
+	if (e->path[0] != '/')
+		return true;
+	if (is_libpython(basename_of(e->path)))
+		note_mapping(w->imgs, w->n, e);
+	else if (w->exe_path[0] && !strcmp(e->path, w->exe_path))
+		note_mapping(w->exe, &w->n_exe, e);
+	return true;
+}
+
 /* The libpythons the process maps, then its executable (image *n_lib on). */
 static int read_images(int pid, struct image *imgs, unsigned int *n, unsigned int *n_lib)
 {
-	struct maps_entry *e = malloc(sizeof(*e));
-	struct image *exe = calloc(1, sizeof(*exe));
-	char path[64], *line = NULL, *exe_path = NULL;
-	size_t cap = 0, total = 0;
-	unsigned int n_exe = 0;
-	ssize_t len;
-	FILE *f = NULL;
-	int err = 0;
+	struct images_walk w = { .imgs = imgs, .n = n };
+	char *exe_path = malloc(4096);
+	int err;
 
-	exe_path = malloc(4096);
-	if (!e || !exe || !exe_path) {
+	w.exe = calloc(1, sizeof(*w.exe));
+	if (!exe_path || !w.exe) {
 		err = -ENOMEM;
 		goto out;
 	}
 	if (proc_pid_exe_path(pid, exe_path, 4096))
 		exe_path[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		err = errno == ENOENT ? -ESRCH : -errno;
-		goto out;
-	}
+	w.exe_path = exe_path;
 	*n = 0;
-	while (total < PY_PROC_MAPS_MAX_BYTES && (len = getline(&line, &cap, f)) > 0) {
-		total += (size_t)len;
-		if (maps_line__parse(line, e) || e->path[0] != '/')
-			continue;
-		if (is_libpython(basename_of(e->path)))
-			note_mapping(imgs, n, e);
-		else if (exe_path[0] && !strcmp(e->path, exe_path))
-			note_mapping(exe, &n_exe, e);
-	}
-	if (!total)
-		err = -ESRCH;
+	err = maps_each(pid, note_image, &w);
 	*n_lib = *n;
-	if (n_exe && *n < MAX_IMAGES)
-		imgs[(*n)++] = *exe;
+	if (!err && w.n_exe && *n < MAX_IMAGES)
+		imgs[(*n)++] = *w.exe;
 out:
-	if (f)
-		fclose(f);
-	free(line);
 	free(exe_path);
-	free(exe);
-	free(e);
+	free(w.exe);
 	return err;
 }
 
@@ -225,6 +253,30 @@ static int read_mem_once(int pid, __u64 addr, void *buf, size_t len)
 	return err;
 }
 
+/* Whether [addr, addr + len) lies in the image's own mappings (not FUSE: detection checked). */
+static bool image_covers(const struct image *img, __u64 addr, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < img->nseg; i++)
+		if (addr >= img->seg[i].start && addr < img->seg[i].end &&
+		    len <= img->seg[i].end - addr)
+			return true;
+	return false;
+}
+
+/*
+ * Reads exactly len bytes of pid's memory at addr, which must lie in the
+ * image's mappings: the symbol values are the process's to choose, and a
+ * read of another file's mapping (FUSE) could wait for ever.
+ */
+static int read_image_mem(int pid, const struct image *img, __u64 addr, void *buf, size_t len)
+{
+	if (!image_covers(img, addr, len))
+		return -EFAULT;
+	return read_mem_once(pid, addr, buf, len);
+}
+
 /* Where an image's symbols are, when it defines _PyRuntime: 0, -ENOENT (it does not), -errno. */
 static int image_symbols(int pid, const struct image *img, struct py_syms *syms, __u64 *bias)
 {
@@ -280,7 +332,7 @@ static int image_layout(int pid, const struct image *img, const struct py_syms *
 	int err;
 
 	if (syms->version) {
-		err = read_mem_once(pid, bias + syms->version, &hex, sizeof(hex));
+		err = read_image_mem(pid, img, bias + syms->version, &hex, sizeof(hex));
 		if (err) {
 			snprintf(why, why_len, "Py_Version of %s not read: %s", base,
 				 strerror(-err));
@@ -303,7 +355,7 @@ static int image_layout(int pid, const struct image *img, const struct py_syms *
 		dbg = malloc(PY_DEBUG_OFFSETS_READ);
 		if (!dbg)
 			return -ENOMEM;
-		err = read_mem_once(pid, bias + syms->runtime, dbg, PY_DEBUG_OFFSETS_READ);
+		err = read_image_mem(pid, img, bias + syms->runtime, dbg, PY_DEBUG_OFFSETS_READ);
 		if (err) {
 			free(dbg);
 			snprintf(why, why_len, "_PyRuntime of %s not read: %s", base,
@@ -379,55 +431,105 @@ struct py_mem_range {
 	__u64 start, end;
 };
 
-struct py_mem_fd {
-	__u32 pid; /* 0: free */
+/*
+ * What is known of one process whose memory is read, kept until it is
+ * forgotten (it exited): its image and the ranges maps allowed. Apart from
+ * the descriptors, which are fewer than the processes and recycled.
+ */
+struct py_mem_proc {
 	__u64 start_time;
-	__u64 used;
-	int fd;
 	__u64 image_dev, image_ino;  /* 0, 0: not set, no file mapping is read */
 	struct py_mem_range *ranges; /* from maps: anonymous and the image's mappings */
 	size_t nr_ranges;
 	__u64 ranges_ns; /* when maps was last read for them; 0: never */
 };
 
+struct py_mem_fd {
+	__u32 pid; /* 0: free */
+	__u64 start_time;
+	__u64 used;
+	int fd;
+};
+
 struct py_mem {
 	struct py_mem_fd fds[PY_MEM_MAX_FDS];
+	struct u64map procs; /* pid -> struct py_mem_proc * */
 	__u64 clock;
 };
 
 struct py_mem *py_mem__new(void)
 {
-	return calloc(1, sizeof(struct py_mem));
+	struct py_mem *m = calloc(1, sizeof(struct py_mem));
+
+	if (m)
+		u64map_init(&m->procs);
+	return m;
 }
 
-static void slot_clear(struct py_mem_fd *e)
+static struct py_mem_proc *proc_of(struct py_mem *m, __u32 pid)
 {
-	if (e->pid)
-		close(e->fd);
-	free(e->ranges);
-	memset(e, 0, sizeof(*e));
+	uint64_t v;
+
+	return u64map_get(&m->procs, pid, &v) ? (struct py_mem_proc *)(uintptr_t)v : NULL;
+}
+
+static void proc_free(struct py_mem_proc *p)
+{
+	if (p)
+		free(p->ranges);
+	free(p);
 }
 
 void py_mem__forget(struct py_mem *m, __u32 pid)
 {
 	size_t i;
 
-	if (!m)
+	if (!m || !pid)
 		return;
 	for (i = 0; i < PY_MEM_MAX_FDS; i++)
-		if (m->fds[i].pid == pid && pid)
-			slot_clear(&m->fds[i]);
+		if (m->fds[i].pid == pid) {
+			close(m->fds[i].fd);
+			memset(&m->fds[i], 0, sizeof(m->fds[i]));
+		}
+	proc_free(proc_of(m, pid));
+	u64map_del(&m->procs, pid);
 }
 
 void py_mem__free(struct py_mem *m)
 {
+	uint64_t pid, v;
 	size_t i;
 
 	if (!m)
 		return;
 	for (i = 0; i < PY_MEM_MAX_FDS; i++)
-		slot_clear(&m->fds[i]);
+		if (m->fds[i].pid)
+			close(m->fds[i].fd);
+	for (i = 0; u64map_next(&m->procs, &i, &pid, &v);)
+		proc_free((struct py_mem_proc *)(uintptr_t)v);
+	u64map_free(&m->procs);
 	free(m);
+}
+
+/* pid's state; made (with no image) on first use, anew when the pid is another process's. */
+static struct py_mem_proc *proc_get(struct py_mem *m, __u32 pid, __u64 start_time)
+{
+	struct py_mem_proc *p = proc_of(m, pid);
+
+	if (p && (!start_time || p->start_time == start_time))
+		return p;
+	if (p) {
+		py_mem__forget(m, pid); /* the pid is another process's now */
+		p = NULL;
+	}
+	if (m->procs.len >= PY_MEM_MAX_PROCS || !(p = calloc(1, sizeof(*p))))
+		return NULL;
+	p->start_time = start_time;
+	if (u64map_put(&m->procs, pid, (uintptr_t)p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
 /* pid's descriptor: kept, or opened in place of the least recently used. */
@@ -454,8 +556,8 @@ static int mem_fd(struct py_mem *m, __u32 pid, __u64 start_time)
 		return slot->fd;
 	}
 	if (slot) {
-		/* the pid is another process's now */
-		slot_clear(slot);
+		close(slot->fd);
+		memset(slot, 0, sizeof(*slot));
 		lru = slot;
 	}
 	snprintf(path, sizeof(path), "/proc/%u/mem", pid);
@@ -467,95 +569,84 @@ static int mem_fd(struct py_mem *m, __u32 pid, __u64 start_time)
 		close(fd);
 		return -ESRCH;
 	}
-	slot_clear(lru);
+	if (lru->pid)
+		close(lru->fd);
 	*lru = (struct py_mem_fd){
 		.pid = pid, .start_time = start_time, .used = m->clock, .fd = fd
 	};
 	return fd;
 }
 
-static struct py_mem_fd *slot_of(struct py_mem *m, __u32 pid)
-{
-	size_t i;
-
-	for (i = 0; i < PY_MEM_MAX_FDS; i++)
-		if (m->fds[i].pid == pid && pid)
-			return &m->fds[i];
-	return NULL;
-}
-
 /* A mapping a read may touch: anonymous memory, or the interpreter image's. */
-static bool readable_mapping(const struct py_mem_fd *e, const struct maps_entry *me)
+static bool readable_mapping(const struct py_mem_proc *p, const struct maps_entry *me)
 {
+	if (me->perms[0] != 'r')
+		return false;
 	if (!me->path[0] || !strcmp(me->path, "[heap]") || !strncmp(me->path, "[anon:", 6) ||
 	    !strcmp(me->path, "[stack]"))
-		return me->perms[0] == 'r';
-	return me->perms[0] == 'r' && e->image_ino && me->inode == e->image_ino &&
-	       makedev(me->dev_major, me->dev_minor) == e->image_dev;
+		return true;
+	return p->image_ino && me->inode == p->image_ino &&
+	       makedev(me->dev_major, me->dev_minor) == p->image_dev;
 }
 
-/* The slot's readable ranges, from maps anew (bounded: PY_MEM_MAX_RANGES, PY_PROC_MAPS_MAX_BYTES). */
-static int load_ranges(struct py_mem_fd *e)
-{
-	struct maps_entry *me = malloc(sizeof(*me));
-	size_t cap = 0, total = 0, nr = 0, r_cap = 0;
-	struct py_mem_range *r = NULL;
-	int err = 0;
-	char path[64], *line = NULL;
-	ssize_t len;
-	FILE *f;
+struct ranges_walk {
+	const struct py_mem_proc *p;
+	struct py_mem_range *r;
+	size_t nr, cap;
+	int err;
+};
 
-	if (!me)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%u/maps", e->pid);
-	f = fopen(path, "re");
-	if (!f) {
-		free(me);
-		return errno == ENOENT ? -ESRCH : -errno;
+static bool note_range(const struct maps_entry *me, void *ctx)
+{
+	struct ranges_walk *w = ctx;
+
+	if (!readable_mapping(w->p, me))
+		return true;
+	if (w->nr && w->r[w->nr - 1].end == me->start) {
+		w->r[w->nr - 1].end = me->end; /* adjacent: one range */
+		return true;
 	}
-	while (total < PY_PROC_MAPS_MAX_BYTES && nr < PY_MEM_MAX_RANGES &&
-	       (len = getline(&line, &cap, f)) > 0) {
-		total += (size_t)len;
-		if (maps_line__parse(line, me) || !readable_mapping(e, me))
-			continue;
-		if (nr && r[nr - 1].end == me->start) {
-			r[nr - 1].end = me->end; /* adjacent: one range */
-			continue;
-		}
-		if (ARRAY_GROW(r, r_cap, nr + 1)) {
-			err = -ENOMEM;
-			break;
-		}
-		r[nr++] = (struct py_mem_range){ me->start, me->end };
+	if (w->nr >= PY_MEM_MAX_RANGES || ARRAY_GROW(w->r, w->cap, w->nr + 1)) {
+		w->err = w->nr >= PY_MEM_MAX_RANGES ? 0 : -ENOMEM;
+		return false;
 	}
-	fclose(f);
-	free(line);
-	free(me);
+	w->r[w->nr++] = (struct py_mem_range){ me->start, me->end };
+	return true;
+}
+
+/* The process's readable ranges, from maps anew. */
+static int load_ranges(__u32 pid, struct py_mem_proc *p)
+{
+	struct ranges_walk w = { .p = p };
+	int err = maps_each((int)pid, note_range, &w);
+
+	if (!err)
+		err = w.err;
 	if (err) {
-		free(r);
+		free(w.r);
 		return err;
 	}
-	free(e->ranges);
-	e->ranges = r;
-	e->nr_ranges = nr;
-	e->ranges_ns = clock_mono_ns();
+	free(p->ranges);
+	p->ranges = w.r;
+	p->nr_ranges = w.nr;
+	p->ranges_ns = clock_mono_ns();
 	return 0;
 }
 
-static bool in_ranges(const struct py_mem_fd *e, __u64 addr, size_t len)
+static bool in_ranges(const struct py_mem_proc *p, __u64 addr, size_t len)
 {
-	size_t lo = 0, hi = e->nr_ranges;
+	size_t lo = 0, hi = p->nr_ranges;
 
 	/* maps is sorted by address, and so are the ranges */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (e->ranges[mid].end <= addr)
+		if (p->ranges[mid].end <= addr)
 			lo = mid + 1;
-		else if (e->ranges[mid].start > addr)
+		else if (p->ranges[mid].start > addr)
 			hi = mid;
 		else
-			return len <= e->ranges[mid].end - addr;
+			return len <= p->ranges[mid].end - addr;
 	}
 	return false;
 }
@@ -567,38 +658,40 @@ static bool in_ranges(const struct py_mem_fd *e, __u64 addr, size_t len)
  * Ranges go stale as the process maps memory: a miss reads maps again, at
  * most every PY_MEM_RANGES_MS.
  */
-static bool may_read(struct py_mem_fd *e, __u64 addr, size_t len)
+static bool may_read(__u32 pid, struct py_mem_proc *p, __u64 addr, size_t len)
 {
-	if (e->ranges && in_ranges(e, addr, len))
+	if (p->ranges && in_ranges(p, addr, len))
 		return true;
-	if (e->ranges_ns && clock_mono_ns() - e->ranges_ns < PY_MEM_RANGES_MS * 1000000ULL)
+	if (p->ranges_ns && clock_mono_ns() - p->ranges_ns < PY_MEM_RANGES_MS * 1000000ULL)
 		return false;
-	return !load_ranges(e) && in_ranges(e, addr, len);
+	return !load_ranges(pid, p) && in_ranges(p, addr, len);
 }
 
 void py_mem__set_image(struct py_mem *m, __u32 pid, __u64 start_time, __u64 dev, __u64 ino)
 {
-	struct py_mem_fd *e;
+	struct py_mem_proc *p = proc_get(m, pid, start_time);
 
-	if (mem_fd(m, pid, start_time) < 0 || !(e = slot_of(m, pid)))
+	if (!p)
 		return;
-	e->image_dev = dev;
-	e->image_ino = ino;
-	e->ranges_ns = 0; /* the image's mappings count from now */
+	p->image_dev = dev;
+	p->image_ino = ino;
+	p->ranges_ns = 0; /* the image's mappings count from now */
 }
 
 int py_mem__read(struct py_mem *m, __u32 pid, __u64 start_time, __u64 addr, void *buf, size_t len)
 {
-	struct py_mem_fd *e;
+	struct py_mem_proc *p;
 	ssize_t n;
 	int fd;
 
 	if (!pid || addr > (__u64)INT64_MAX || len > (size_t)INT64_MAX - addr)
 		return -EFAULT;
+	if (!(p = proc_get(m, pid, start_time)))
+		return -ENOMEM;
 	fd = mem_fd(m, pid, start_time);
 	if (fd < 0)
 		return fd;
-	if (!(e = slot_of(m, pid)) || !may_read(e, addr, len))
+	if (!may_read(pid, p, addr, len))
 		return -EFAULT;
 	n = pread(fd, buf, len, (off_t)addr);
 	if (n < 0)

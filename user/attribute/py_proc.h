@@ -44,6 +44,7 @@ int py_proc__version_from_name(const char *basename, unsigned int *major, unsign
 
 /* The real reader of process memory: /proc/PID/mem, one fd per process kept. */
 #define PY_MEM_MAX_FDS 64	/* processes whose mem stays open; least recently used closed */
+#define PY_MEM_MAX_PROCS 16384	/* processes whose image and ranges are kept (traced at most) */
 #define PY_MEM_MAX_RANGES 65536 /* readable ranges kept per process (maps has at most 65530) */
 #define PY_MEM_RANGES_MS 1000	/* a read outside them reads maps again at most this often */
 

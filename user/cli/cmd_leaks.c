@@ -332,6 +332,8 @@ static void print_summary(struct attr *a, const struct leaks_opts *o, double ela
 		.code_reads = st.python.code_reads,
 		.code_read_failures = st.python.code_read_failures,
 		.code_evictions = st.python.code_evictions,
+		.code_reads_throttled = st.python.code_reads_throttled,
+		.pending_overwritten = st.python.pending_overwritten,
 	};
 	render__line(stdout, j, &r);
 }

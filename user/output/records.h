@@ -173,13 +173,15 @@ struct unwind_figures {
 
 /* Python frames of CPython processes (attribute/attr_python.c, docs/python.md). */
 struct python_figures {
-	__u64 processes;	  /* CPython processes whose frames are read now */
-	__u64 layout_unknown;	  /* CPython processes of an unknown layout: native stacks */
-	__u64 frames;		  /* Python frames put on stacks */
-	__u64 truncated;	  /* Python stacks cut (torn, unreadable code, past 64 frames) */
-	__u64 code_reads;	  /* code objects read from the processes */
-	__u64 code_read_failures; /* ... gone, torn, or not code objects */
-	__u64 code_evictions;	  /* dropped from the bounded cache */
+	__u64 processes;	    /* CPython processes whose frames are read now */
+	__u64 layout_unknown;	    /* CPython processes of an unknown layout: native stacks */
+	__u64 frames;		    /* Python frames put on stacks */
+	__u64 truncated;	    /* Python stacks cut in userspace (a code object unreadable) */
+	__u64 pending_overwritten;  /* Python frames whose stack copy never came */
+	__u64 code_reads_throttled; /* frames left unnamed: their process's read budget spent */
+	__u64 code_reads;	    /* code objects read from the processes */
+	__u64 code_read_failures;   /* ... gone, torn, or not code objects */
+	__u64 code_evictions;	    /* dropped from the bounded cache */
 };
 
 struct leaks_summary_record {

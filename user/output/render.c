@@ -303,6 +303,8 @@ static void render_leaks_summary(struct json *j, const struct leaks_summary_reco
 	json_u64_field(j, "code_reads", s->python.code_reads);
 	json_u64_field(j, "code_read_failures", s->python.code_read_failures);
 	json_u64_field(j, "code_evictions", s->python.code_evictions);
+	json_u64_field(j, "code_reads_throttled", s->python.code_reads_throttled);
+	json_u64_field(j, "pending_overwritten", s->python.pending_overwritten);
 	json_obj_end(j);
 	json_key(j, "bpf");
 	json_obj_begin(j);
