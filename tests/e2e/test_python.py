@@ -26,13 +26,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import textwrap
 import threading
 import time
 
 import pytest
 
 from conftest import MEMOBS, ROOT
+from test_unwind import assert_whole, in_order
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 PYDIR = os.path.join(ROOT, "tests", "workloads", "python")
@@ -159,19 +159,6 @@ def assert_python_frames_replace_eval(stack, *python_prefixes, contiguous=True):
         assert first + k < len(stack) and stack[first + k].startswith(prefix), \
             (first + k, prefix, stack)
     return first, first + len(python_prefixes)
-
-
-def in_order(stack, *prefixes):
-    at = 0
-    for p in prefixes:
-        found = next((i for i in range(at, len(stack)) if stack[i].startswith(p)), None)
-        assert found is not None, f"no frame {p!r} after frame {at} in {stack}"
-        at = found + 1
-
-
-def assert_whole(stack):
-    assert not any(f.startswith("[truncated") for f in stack), stack
-    assert not any(f.startswith("[unknown]") for f in stack), stack
 
 
 def assert_python_counted(summary, processes=1):

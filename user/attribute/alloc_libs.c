@@ -105,6 +105,34 @@ int maps_line__parse(const char *line, struct maps_entry *out)
 	return 0;
 }
 
+int maps_each(int pid, size_t max_bytes, bool (*each)(const struct maps_entry *e, void *ctx),
+	      void *ctx)
+{
+	struct maps_entry *e = malloc(sizeof(*e));
+	char path[64], *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (!e)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		free(e);
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	while (total < max_bytes && (len = getline(&line, &cap, f)) > 0) {
+		total += (size_t)len;
+		if (!maps_line__parse(line, e) && !each(e, ctx))
+			break;
+	}
+	fclose(f);
+	free(line);
+	free(e);
+	return total ? 0 : -ESRCH;
+}
+
 /* Returns 0, or -ENAMETOOLONG (dst then holds ""). */
 static int copy_path(char *dst, size_t size, const char *src)
 {

@@ -64,6 +64,13 @@ struct maps_entry {
 
 /* Parses one /proc/PID/maps line (pure). Returns 0 or -EINVAL. */
 int maps_line__parse(const char *line, struct maps_entry *out);
+/*
+ * Calls each(entry, ctx) for each line of pid's maps that parses, up to
+ * max_bytes of them, until it returns false. 0, -ESRCH (gone: maps empty
+ * or absent), -ENOMEM, -errno.
+ */
+int maps_each(int pid, size_t max_bytes, bool (*each)(const struct maps_entry *e, void *ctx),
+	      void *ctx);
 
 /* Allocator kind of a library from its file name (pure); false if none. */
 bool alloc_lib__classify(const char *path, enum alloc_lib_kind *kind);

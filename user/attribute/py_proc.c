@@ -96,38 +96,6 @@ static void note_mapping(struct image *imgs, unsigned int *n, const struct maps_
 	}
 }
 
-/*
- * Calls each(entry, ctx) for each line of pid's maps, up to
- * PY_PROC_MAPS_MAX_BYTES, until it returns false. 0, -ESRCH (gone: maps
- * empty or absent), -ENOMEM, -errno.
- */
-static int maps_each(int pid, bool (*each)(const struct maps_entry *e, void *ctx), void *ctx)
-{
-	struct maps_entry *e = malloc(sizeof(*e));
-	char path[64], *line = NULL;
-	size_t cap = 0, total = 0;
-	ssize_t len;
-	FILE *f;
-
-	if (!e)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		free(e);
-		return errno == ENOENT ? -ESRCH : -errno;
-	}
-	while (total < PY_PROC_MAPS_MAX_BYTES && (len = getline(&line, &cap, f)) > 0) {
-		total += (size_t)len;
-		if (!maps_line__parse(line, e) && !each(e, ctx))
-			break;
-	}
-	fclose(f);
-	free(line);
-	free(e);
-	return total ? 0 : -ESRCH;
-}
-
 struct images_walk {
 	struct image *imgs, *exe;
 	unsigned int *n, n_exe;
@@ -163,7 +131,7 @@ static int read_images(int pid, struct image *imgs, unsigned int *n, unsigned in
 		exe_path[0] = '\0';
 	w.exe_path = exe_path;
 	*n = 0;
-	err = maps_each(pid, note_image, &w);
+	err = maps_each(pid, PY_PROC_MAPS_MAX_BYTES, note_image, &w);
 	*n_lib = *n;
 	if (!err && w.n_exe && *n < MAX_IMAGES)
 		imgs[(*n)++] = *w.exe;
@@ -618,7 +586,7 @@ static bool note_range(const struct maps_entry *me, void *ctx)
 static int load_ranges(__u32 pid, struct py_mem_proc *p)
 {
 	struct ranges_walk w = { .p = p };
-	int err = maps_each((int)pid, note_range, &w);
+	int err = maps_each((int)pid, PY_PROC_MAPS_MAX_BYTES, note_range, &w);
 
 	if (!err)
 		err = w.err;

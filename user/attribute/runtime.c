@@ -166,39 +166,35 @@ struct exe_mapping {
 	struct maps_entry e;
 };
 
+struct maps_walk {
+	const char *exe_path;
+	struct exe_mapping *exe;
+	struct runtime_evidence *ev;
+};
+
+static bool note_evidence(const struct maps_entry *e, void *ctx)
+{
+	struct maps_walk *w = ctx;
+
+	if (e->path[0] != '/')
+		return true;
+	runtime__note_mapping(e->path, w->ev);
+	if (!w->exe->found && w->exe_path[0] && !strcmp(e->path, w->exe_path)) {
+		w->exe->found = true;
+		w->exe->e = *e;
+	}
+	return true;
+}
+
 /* maps, line by line up to its bound: the libraries' evidence, and where the executable is. */
 static int read_maps(int pid, const char *exe_path, struct exe_mapping *exe,
 		     struct runtime_evidence *ev)
 {
-	struct maps_entry *e = malloc(sizeof(*e));
-	char path[64], *line = NULL;
-	size_t cap = 0, total = 0;
-	ssize_t n;
-	FILE *f;
+	struct maps_walk w = { .exe_path = exe_path, .exe = exe, .ev = ev };
+	int err = maps_each(pid, RUNTIME_MAPS_MAX_BYTES, note_evidence, &w);
 
-	if (!e)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		free(e);
-		return errno == ENOENT ? -ESRCH : -errno;
-	}
-	while (total < RUNTIME_MAPS_MAX_BYTES && (n = getline(&line, &cap, f)) > 0) {
-		total += (size_t)n;
-		if (maps_line__parse(line, e) || e->path[0] != '/')
-			continue;
-		runtime__note_mapping(e->path, ev);
-		if (!exe->found && exe_path[0] && !strcmp(e->path, exe_path)) {
-			exe->found = true;
-			exe->e = *e;
-		}
-	}
-	ev->maps_read = total > 0;
-	free(line);
-	free(e);
-	fclose(f);
-	return ev->maps_read ? 0 : -ESRCH;
+	ev->maps_read = !err;
+	return err;
 }
 
 static enum runtime_kind detect(int pid, const char *exe_path)
