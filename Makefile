@@ -204,6 +204,11 @@ $(BUILD)/bench/detector_bench: bench/detector_bench.c $(LIB) | $(BUILD)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
 
+# The aggregation benchmark drives the library's own aggregation model.
+$(BUILD)/bench/agg_bench: bench/agg_bench.c $(LIB) | $(BUILD)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
+
 # The profile benchmark drives the library's pprof and folded writers.
 $(BUILD)/bench/profile_bench: bench/profile_bench.c $(LIB) | $(BUILD)/bench
 	$(call msg,BENCH,$@)

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "model/agg.h"
 #include "util/u64map.h"
@@ -213,6 +215,278 @@ static void test_cached_faults_arrive_late_and_once(void **state)
 	agg__free(agg);
 }
 
+/*
+ * By change, checked against a from-scratch aggregation: a world of
+ * processes that are born (pids reused), exit, grow, fault, move between
+ * cgroups and change order, sampled as whole-process records or as
+ * per-thread ones (threads interleaved by tid, as iter/task meets them);
+ * every pass's snapshot must equal the one computed anew.
+ */
+struct world_proc {
+	__u32 pid, nr_threads;
+	__u64 cgroup, start, anon, heap, faults;
+	char comm[16];
+};
+
+struct reference {
+	struct world_proc prev[512];
+	size_t nr_prev;
+	__u64 cg_ids[64], cg_totals[64];
+	size_t nr_cg;
+	bool seen;
+};
+
+static unsigned rnd(unsigned *seed, unsigned n)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) % n;
+}
+
+static int cmp_world(const void *a, const void *b)
+{
+	const struct world_proc *x = a, *y = b;
+
+	if (x->cgroup != y->cgroup)
+		return x->cgroup < y->cgroup ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* The snapshot's figures the plain way: sort, faults against the last pass, sums, totals. */
+static void check_against_reference(struct reference *ref, const struct world_proc *w, size_t n,
+				    const struct snapshot *snap)
+{
+	struct world_proc sorted[512];
+	__u64 ids[64], totals[64];
+	size_t i, j, nr_cg = 0;
+
+	memcpy(sorted, w, n * sizeof(*w));
+	qsort(sorted, n, sizeof(*w), cmp_world);
+	assert_int_equal(snap->nr_procs, n);
+	for (i = 0; i < n; i++) {
+		const struct proc_stat *p = &snap->procs[i];
+		__u64 faults = ref->seen ? sorted[i].faults : 0;
+
+		for (j = 0; j < ref->nr_prev; j++)
+			if (ref->prev[j].pid == sorted[i].pid &&
+			    ref->prev[j].start == sorted[i].start)
+				faults = sorted[i].faults - ref->prev[j].faults;
+		assert_int_equal(p->pid, sorted[i].pid);
+		assert_int_equal(p->cgroup_id, sorted[i].cgroup);
+		assert_int_equal(p->start_time_ns, sorted[i].start);
+		assert_int_equal(p->nr_threads, sorted[i].nr_threads);
+		assert_string_equal(p->comm, sorted[i].comm);
+		assert_int_equal(p->mem.anon_rss_bytes, sorted[i].anon * 4096);
+		assert_int_equal(p->mem.heap_bytes, sorted[i].heap);
+		assert_int_equal(p->faults_total, sorted[i].faults);
+		assert_int_equal(p->mem.page_faults, faults);
+		if (!nr_cg || ids[nr_cg - 1] != p->cgroup_id) {
+			const struct cgroup_stat *cg = &snap->cgroups[nr_cg];
+			__u64 anon = 0, heap = 0, pf = 0, before = 0;
+			size_t k, members = 0;
+
+			assert_true(nr_cg < snap->nr_cgroups);
+			for (k = i; k < n && sorted[k].cgroup == p->cgroup_id; k++, members++) {
+				anon += sorted[k].anon * 4096;
+				heap += sorted[k].heap;
+			}
+			for (k = i; k < i + members; k++)
+				pf += snap->procs[k].mem.page_faults;
+			for (k = 0; k < ref->nr_cg; k++)
+				if (ref->cg_ids[k] == p->cgroup_id)
+					before = ref->cg_totals[k];
+			assert_int_equal(cg->id, p->cgroup_id);
+			assert_int_equal(cg->first_proc, i);
+			assert_int_equal(cg->nr_procs, members);
+			assert_int_equal(cg->mem.anon_rss_bytes, anon);
+			assert_int_equal(cg->mem.heap_bytes, heap);
+			assert_int_equal(cg->mem.page_faults, pf);
+			assert_int_equal(cg->page_faults_total, before + pf);
+			ids[nr_cg] = cg->id;
+			totals[nr_cg++] = cg->page_faults_total;
+		}
+	}
+	assert_int_equal(snap->nr_cgroups, nr_cg);
+	memcpy(ref->prev, w, n * sizeof(*w));
+	ref->nr_prev = n;
+	memcpy(ref->cg_ids, ids, nr_cg * sizeof(ids[0]));
+	memcpy(ref->cg_totals, totals, nr_cg * sizeof(totals[0]));
+	ref->nr_cg = nr_cg;
+	ref->seen = true;
+}
+
+static bool pid_in_use(const struct world_proc *w, size_t n, __u32 pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* One pass of the world's life: what changes, changes at random. */
+static void world_step(struct world_proc *w, size_t *n, unsigned *seed, __u64 *clock)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		struct world_proc *p = &w[i];
+		unsigned r = rnd(seed, 100);
+
+		if (r < 10)
+			p->anon += rnd(seed, 50);
+		else if (r < 20)
+			p->faults += 1 + rnd(seed, 9);
+		else if (r < 22)
+			p->cgroup = 100 + rnd(seed, 12);
+		else if (r < 23)
+			p->heap += 4096;
+		else if (r < 24)
+			snprintf(p->comm, sizeof(p->comm), "renamed%u", rnd(seed, 9));
+		else if (r < 25 && p->nr_threads < 6)
+			p->nr_threads++;
+		else if (r < 28) { /* exit */
+			w[i--] = w[--*n];
+			continue;
+		}
+	}
+	while (*n < 200 && rnd(seed, 100) < 60) { /* births, pids reused, some mid-order */
+		struct world_proc p = { .nr_threads = 1 + rnd(seed, 3),
+					.cgroup = 100 + rnd(seed, 12) };
+		size_t at = rnd(seed, 4) ? *n : rnd(seed, *n + 1);
+
+		do
+			p.pid = 2 + rnd(seed, 300);
+		while (pid_in_use(w, *n, p.pid));
+		p.start = ++*clock;
+		p.anon = rnd(seed, 1000);
+		p.faults = rnd(seed, 500);
+		strcpy(p.comm, "born");
+		memmove(&w[at + 1], &w[at], (*n - at) * sizeof(*w));
+		w[at] = p;
+		++*n;
+	}
+	if (*n > 1 && rnd(seed, 10) == 0) { /* the walk met two in another order */
+		struct world_proc t = w[0];
+
+		w[0] = w[*n - 1];
+		w[*n - 1] = t;
+	}
+}
+
+/* The world as records: one per process, or a leader and its threads, threads interleaved. */
+static size_t world_records(const struct world_proc *w, size_t n, bool per_thread,
+			    struct memobs_task_rec *out)
+{
+	size_t i, nr = 0;
+	__u32 t;
+
+	for (i = 0; i < n; i++) {
+		struct memobs_task_rec r = leader(w[i].pid, w[i].cgroup, w[i].anon, w[i].faults);
+
+		r.start_time_ns = w[i].start;
+		r.heap_bytes = w[i].heap;
+		r.data_vm_pages = 0;
+		memcpy(r.comm, w[i].comm, sizeof(r.comm));
+		if (!per_thread) {
+			r.flags |= MEMOBS_TASK_PROCESS;
+			r.nr_threads = w[i].nr_threads;
+			out[nr++] = r;
+			continue;
+		}
+		/* the leader takes all faults but one per other thread */
+		r.min_flt = w[i].faults -
+			    (w[i].faults >= w[i].nr_threads - 1 ? w[i].nr_threads - 1 : 0);
+		out[nr++] = r;
+	}
+	for (t = 1; per_thread && t < 6; t++) /* other threads after all leaders, as by tid */
+		for (i = 0; i < n; i++)
+			if (t < w[i].nr_threads)
+				out[nr++] = thread(w[i].pid, w[i].pid + 1000 * t,
+						   w[i].faults >= w[i].nr_threads - 1 ? 1 : 0);
+	return nr;
+}
+
+static void test_by_change_equals_from_scratch(void **state)
+{
+	static struct memobs_task_rec recs[512 * 6];
+	static struct world_proc w[512];
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) { /* process walk, then iter/task */
+		static struct reference ref;
+		struct agg *agg = agg__new(4096);
+		unsigned seed = 7 + (unsigned)k;
+		__u64 clock = 0;
+		size_t n = 0, nr, pass_no;
+
+		memset(&ref, 0, sizeof(ref));
+		assert_non_null(agg);
+		for (pass_no = 0; pass_no < 400; pass_no++) {
+			struct snapshot *snap;
+
+			world_step(w, &n, &seed, &clock);
+			nr = world_records(w, n, k == 1, recs);
+			snap = pass(agg, 1 + pass_no, recs, nr);
+			check_against_reference(&ref, w, n, snap);
+			snapshot__free(snap);
+		}
+		agg__free(agg);
+	}
+}
+
+/* What "by change" saves, counted: a quiet pass compares and copies, nothing more. */
+static void test_unchanged_processes_cost_no_work(void **state)
+{
+	struct memobs_task_rec recs[300];
+	struct agg *agg = agg__new(4096);
+	struct agg_work work;
+	struct snapshot *snap;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 300; i++)
+		recs[i] = whole(10 + (__u32)i, 100 + i % 7, 50, 10, 1);
+	snapshot__free(pass(agg, 1, recs, 300));
+	agg__work(agg, &work);
+	assert_int_equal(work.born, 300);
+	assert_true(work.resorted);
+
+	snapshot__free(pass(agg, 2, recs, 300));
+	agg__work(agg, &work);
+	assert_int_equal(work.unchanged, 300);
+	assert_int_equal(work.updated + work.born + work.gone, 0);
+	assert_false(work.resorted);
+
+	recs[17].anon_rss_pages++;
+	recs[18].min_flt += 5;
+	snap = pass(agg, 3, recs, 300);
+	agg__work(agg, &work);
+	assert_int_equal(work.unchanged, 298);
+	assert_int_equal(work.updated, 2);
+	assert_false(work.resorted);
+	assert_int_equal(snapshot__find_cgroup(snap, 100 + 18 % 7)->mem.page_faults, 5);
+	snapshot__free(snap);
+
+	/* the faults of the last pass are not this one's: the cgroup's figure drops back */
+	snap = pass(agg, 4, recs, 300);
+	agg__work(agg, &work);
+	assert_int_equal(work.updated, 1);
+	assert_int_equal(snapshot__find_cgroup(snap, 100 + 18 % 7)->mem.page_faults, 0);
+	assert_int_equal(snapshot__find_cgroup(snap, 100 + 18 % 7)->page_faults_total, 5);
+	snapshot__free(snap);
+
+	/* an exit in the middle of the walk: the cursor steps over it, the rest stay quiet */
+	memmove(&recs[100], &recs[101], 199 * sizeof(recs[0]));
+	snap = pass(agg, 5, recs, 299);
+	agg__work(agg, &work);
+	assert_int_equal(work.unchanged, 299);
+	assert_int_equal(work.gone, 1);
+	assert_true(work.resorted);
+	assert_int_equal(snap->nr_procs, 299);
+	snapshot__free(snap);
+	agg__free(agg);
+}
+
 static void test_u64map_churn(void **state)
 {
 	struct u64map m;
@@ -250,6 +524,8 @@ int main(void)
 		cmocka_unit_test(test_orphan_threads_are_left_out),
 		cmocka_unit_test(test_process_records_match_thread_records),
 		cmocka_unit_test(test_cached_faults_arrive_late_and_once),
+		cmocka_unit_test(test_by_change_equals_from_scratch),
+		cmocka_unit_test(test_unchanged_processes_cost_no_work),
 		cmocka_unit_test(test_u64map_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Aggregation by change. The processes of the last pass are kept, sorted
+ * by cgroup then pid (the snapshot's order), with each cgroup's sums. A
+ * pass matches each process to its entry by walking the last pass's
+ * arrival order with a cursor (the samplers meet processes in the same
+ * order from pass to pass: the kernel's task list, or pids), so matching
+ * needs no hash in the common case. A process whose figures did not change
+ * then costs one comparison; a changed one moves its cgroup's sums by the
+ * difference; only births, exits and moves between cgroups re-sort, by one
+ * merge of the few newcomers into the kept order.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,27 +17,68 @@
 #include "util/array.h"
 #include "util/u64map.h"
 
-struct fault_mark {
+/* How far the cursor looks ahead for a process before asking the index: past exits */
+#define MATCH_LOOKAHEAD 8
+/* arrival.entry of a process born this pass: an index into births, not entries */
+#define ENTRY_BORN 0x80000000u
+#define ENTRY_NONE 0xffffffffu
+
+/* One process of the last pass, in the order the sampler met it. */
+struct arrival {
+	__u32 pid;
+	__u32 entry; /* its index into entries */
 	__u64 start_time_ns;
-	__u64 faults_total;
+};
+
+/* A process met with no entry in its cgroup: born, or moved between cgroups. */
+struct birth {
+	struct proc_stat p;
+	__u32 index; /* in the order met: its arrival's ENTRY_BORN | index */
+};
+
+/* One cgroup, kept across passes: the sums over its processes' entries. */
+struct agg_cgroup {
+	__u64 id;
+	__u32 nr_procs;
+	struct mem_figures mem;
+	__u64 page_faults_total; /* since memobs started, while the cgroup has processes */
 };
 
 struct agg {
 	long page_size;
 	bool seen_a_pass; /* the first pass sets the baselines: no faults "in" it */
 	__u64 mono_ns, prev_mono_ns, ts_ms;
+	__u32 pass;
+	struct agg_work work;
 
-	struct proc_stat *procs; /* this pass */
+	/* this pass's records, one proc_stat per process, in arrival order */
+	struct proc_stat *procs;
 	size_t nr_procs, cap_procs, cap_has_leader;
-	struct u64map proc_index; /* pid -> index + 1 in procs, this pass */
+	struct u64map proc_index; /* pid -> index + 1 in procs (iter/task's thread records) */
 	bool *has_leader;	  /* procs[i] got its leader record */
 
-	/* pid -> index into prev_marks: fault totals at the previous pass */
-	struct u64map prev_index, next_index;
-	struct fault_mark *prev_marks, *next_marks;
-	size_t nr_prev_marks;
+	/* kept across passes: the processes, sorted by cgroup then pid */
+	struct proc_stat *entries, *next_entries;
+	__u32 *entry_pass; /* the pass that last met entries[i] */
+	size_t nr_entries, cap_entries, cap_next_entries, cap_entry_pass;
+	__u32 *remap; /* entries' old index -> new, during a re-sort */
+	size_t cap_remap;
 
-	struct u64map cgroup_faults; /* cgroup id -> faults since memobs started */
+	/* the last pass's arrival order, and this pass's as it is met */
+	struct arrival *order, *next_order;
+	size_t nr_order, nr_next_order, cap_order, cap_next_order;
+	struct u64map order_index; /* pid -> index into order, built when the cursor fails */
+	bool order_indexed;
+
+	struct birth *births; /* met this pass with no entry in its cgroup */
+	size_t nr_births, cap_births;
+	__u32 *birth_entry; /* births' index after the merge -> index into entries */
+	size_t cap_birth_entry;
+
+	struct agg_cgroup *cgroups, *next_cgroups; /* sorted by id */
+	size_t nr_cgroups, cap_cgroups, cap_next_cgroups;
+	struct agg_cgroup *fresh_cgroups; /* new this pass, in id order, merged in at once */
+	size_t cap_fresh_cgroups;
 };
 
 struct agg *agg__new(long page_size)
@@ -37,9 +89,7 @@ struct agg *agg__new(long page_size)
 		return NULL;
 	agg->page_size = page_size;
 	u64map_init(&agg->proc_index);
-	u64map_init(&agg->prev_index);
-	u64map_init(&agg->next_index);
-	u64map_init(&agg->cgroup_faults);
+	u64map_init(&agg->order_index);
 	return agg;
 }
 
@@ -49,28 +99,35 @@ void agg__free(struct agg *agg)
 		return;
 	free(agg->procs);
 	free(agg->has_leader);
-	free(agg->prev_marks);
-	free(agg->next_marks);
+	free(agg->entries);
+	free(agg->next_entries);
+	free(agg->entry_pass);
+	free(agg->remap);
+	free(agg->order);
+	free(agg->next_order);
+	free(agg->births);
+	free(agg->birth_entry);
+	free(agg->cgroups);
+	free(agg->next_cgroups);
+	free(agg->fresh_cgroups);
 	u64map_free(&agg->proc_index);
-	u64map_free(&agg->prev_index);
-	u64map_free(&agg->next_index);
-	u64map_free(&agg->cgroup_faults);
+	u64map_free(&agg->order_index);
 	free(agg);
 }
 
 void agg__begin(struct agg *agg, __u64 mono_ns, __u64 ts_ms)
 {
 	agg->nr_procs = 0;
-	u64map_clear(&agg->proc_index);
+	if (agg->proc_index.len)
+		u64map_clear(&agg->proc_index);
 	agg->mono_ns = mono_ns;
 	agg->ts_ms = ts_ms;
 }
 
 /*
  * The process's slot in this pass. A whole-process record (the process
- * walk: one per process) takes a new one without the pid index, a hash
- * insert per process and pass saved; a thread's record (iter/task) finds
- * its process's by pid.
+ * walk: one per process) takes a new one without the pid index; a thread's
+ * record (iter/task) finds its process's by pid.
  */
 static struct proc_stat *proc_slot(struct agg *agg, __u32 pid, bool whole, size_t *index)
 {
@@ -126,6 +183,146 @@ int agg__add_task(struct agg *agg, const struct memobs_task_rec *rec)
 	return 0;
 }
 
+static struct agg_cgroup *cgroup_find(struct agg *agg, __u64 id, size_t *at)
+{
+	size_t lo = 0, hi = agg->nr_cgroups;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (agg->cgroups[mid].id == id) {
+			*at = mid;
+			return &agg->cgroups[mid];
+		}
+		if (agg->cgroups[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return NULL;
+}
+
+/* The entry of the last pass that is this process (same pid, same start), or ENTRY_NONE. */
+static __u32 match_entry(struct agg *agg, const struct proc_stat *p, size_t *cursor)
+{
+	const struct arrival *a;
+	uint64_t at;
+	size_t d;
+
+	for (d = 0; d < MATCH_LOOKAHEAD && *cursor + d < agg->nr_order; d++) {
+		a = &agg->order[*cursor + d];
+		if (a->pid == p->pid && a->start_time_ns == p->start_time_ns) {
+			*cursor += d + 1;
+			return a->entry;
+		}
+	}
+	/* out of the order the cursor knows (a pid reused early in the walk): the index */
+	if (!agg->order_indexed) {
+		u64map_clear(&agg->order_index);
+		for (d = 0; d < agg->nr_order; d++)
+			if (u64map_put(&agg->order_index, agg->order[d].pid, d))
+				return ENTRY_NONE; /* no memory: a newcomer, re-summed whole */
+		agg->order_indexed = true;
+	}
+	if (!u64map_get(&agg->order_index, p->pid, &at))
+		return ENTRY_NONE;
+	a = &agg->order[at];
+	return a->start_time_ns == p->start_time_ns ? a->entry : ENTRY_NONE;
+}
+
+/* Faults since the entry's pass: the counters only grow, but a thread's exit can race the walk. */
+static __u64 faults_since(const struct proc_stat *was, const struct proc_stat *now)
+{
+	return now->faults_total > was->faults_total ? now->faults_total - was->faults_total : 0;
+}
+
+/* A process met again in its cgroup: one comparison if nothing moved, a delta if something did. */
+static int update_entry(struct agg *agg, __u32 e, struct proc_stat *p)
+{
+	struct proc_stat *was = &agg->entries[e];
+	struct agg_cgroup *cg;
+	size_t at;
+
+	p->mem.page_faults = faults_since(was, p);
+	if (!memcmp(was, p, sizeof(*p))) {
+		agg->work.unchanged++;
+		return 0;
+	}
+	cg = cgroup_find(agg, was->cgroup_id, &at);
+	if (!cg)
+		return -EINVAL; /* the kept sums lost an entry's cgroup: a bug, not input */
+	mem_figures__sub(&cg->mem, &was->mem);
+	mem_figures__add(&cg->mem, &p->mem);
+	*was = *p;
+	agg->work.updated++;
+	return 0;
+}
+
+static int push_arrival(struct agg *agg, const struct proc_stat *p, __u32 entry)
+{
+	struct arrival *a;
+
+	if (ARRAY_GROW(agg->next_order, agg->cap_next_order, agg->nr_next_order + 1))
+		return -ENOMEM;
+	a = &agg->next_order[agg->nr_next_order++];
+	a->pid = p->pid;
+	a->start_time_ns = p->start_time_ns;
+	a->entry = entry;
+	return 0;
+}
+
+/* A process with no entry in its cgroup: it joins at the next re-sort. */
+static int add_birth(struct agg *agg, struct proc_stat *p, __u32 was)
+{
+	if (ARRAY_GROW(agg->births, agg->cap_births, agg->nr_births + 1))
+		return -ENOMEM;
+	if (was != ENTRY_NONE) /* moved between cgroups: the faults since, as for any process */
+		p->mem.page_faults = faults_since(&agg->entries[was], p);
+	else /* born during the interval (or a reused pid): all its faults are new */
+		p->mem.page_faults = agg->seen_a_pass ? p->faults_total : 0;
+	agg->births[agg->nr_births].p = *p;
+	agg->births[agg->nr_births].index = (__u32)agg->nr_births;
+	agg->work.born++;
+	return push_arrival(agg, p, ENTRY_BORN | (__u32)agg->nr_births++);
+}
+
+/* Matches this pass's processes to the kept entries; returns how many entries were met. */
+static int match_pass(struct agg *agg, size_t *met)
+{
+	size_t i, cursor = 0;
+	int err;
+
+	agg->nr_next_order = 0;
+	agg->nr_births = 0;
+	agg->order_indexed = false;
+	*met = 0;
+	for (i = 0; i < agg->nr_procs; i++) {
+		struct proc_stat *p = &agg->procs[i];
+		__u32 e;
+
+		/* no leader record (the main thread exited, or the pass raced it): no mm figures */
+		if (!agg->has_leader[i])
+			continue;
+		e = match_entry(agg, p, &cursor);
+		if (e != ENTRY_NONE && agg->entry_pass[e] == agg->pass)
+			continue; /* the same process twice in one pass: the first stands */
+		if (e != ENTRY_NONE && agg->entries[e].cgroup_id == p->cgroup_id) {
+			agg->entry_pass[e] = agg->pass;
+			(*met)++;
+			err = update_entry(agg, e, p);
+			if (!err)
+				err = push_arrival(agg, p, e);
+		} else {
+			/* moved between cgroups: its old entry, not met, goes as an exit */
+			err = add_birth(agg, p, e);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct proc_stat *x = a, *y = b;
@@ -135,131 +332,209 @@ static int cmp_proc(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Faults during the interval, and the marks for the next pass. */
-static int account_faults(struct agg *agg, struct proc_stat *procs, size_t n)
+static int cmp_birth(const void *a, const void *b)
 {
-	struct fault_mark *marks = realloc(agg->next_marks, (n ? n : 1) * sizeof(*marks));
-	uint64_t prev;
-	size_t i;
+	return cmp_proc(&((const struct birth *)a)->p, &((const struct birth *)b)->p);
+}
 
-	if (!marks)
+/*
+ * Exits and births move their cgroups' sums. Births come sorted: the
+ * cgroups new to this pass are met in id order and merged in at once; a
+ * cgroup left without processes goes.
+ */
+static int resum_cgroups(struct agg *agg)
+{
+	size_t i, at, n = 0, o = 0, fresh = 0;
+	struct agg_cgroup *merged, *cg;
+
+	for (i = 0; i < agg->nr_entries; i++) {
+		const struct proc_stat *p = &agg->entries[i];
+
+		if (agg->entry_pass[i] == agg->pass)
+			continue;
+		cg = cgroup_find(agg, p->cgroup_id, &at);
+		if (!cg)
+			return -EINVAL; /* the kept sums lost an entry's cgroup: a bug, not input */
+		mem_figures__sub(&cg->mem, &p->mem);
+		cg->nr_procs--;
+		agg->work.gone++;
+	}
+	for (i = 0; i < agg->nr_births; i++) {
+		const struct proc_stat *p = &agg->births[i].p;
+
+		cg = cgroup_find(agg, p->cgroup_id, &at);
+		if (!cg) {
+			if (!fresh || agg->fresh_cgroups[fresh - 1].id != p->cgroup_id) {
+				if (ARRAY_GROW(agg->fresh_cgroups, agg->cap_fresh_cgroups,
+					       fresh + 1))
+					return -ENOMEM;
+				memset(&agg->fresh_cgroups[fresh], 0, sizeof(*cg));
+				agg->fresh_cgroups[fresh++].id = p->cgroup_id;
+			}
+			cg = &agg->fresh_cgroups[fresh - 1];
+		}
+		mem_figures__add(&cg->mem, &p->mem);
+		cg->nr_procs++;
+	}
+	if (ARRAY_GROW(agg->next_cgroups, agg->cap_next_cgroups, agg->nr_cgroups + fresh + 1))
 		return -ENOMEM;
-	agg->next_marks = marks;
-	u64map_clear(&agg->next_index);
-	for (i = 0; i < n; i++) {
-		struct proc_stat *p = &procs[i];
-		const struct fault_mark *m = NULL;
-
-		if (u64map_get(&agg->prev_index, p->pid, &prev))
-			m = &agg->prev_marks[prev];
-		if (m && m->start_time_ns == p->start_time_ns)
-			p->mem.page_faults = p->faults_total > m->faults_total
-						     ? p->faults_total - m->faults_total
-						     : 0;
+	merged = agg->next_cgroups;
+	for (i = 0; i < agg->nr_cgroups || o < fresh;) {
+		if (o < fresh &&
+		    (i == agg->nr_cgroups || agg->fresh_cgroups[o].id < agg->cgroups[i].id))
+			cg = &agg->fresh_cgroups[o++];
 		else
-			/* born during the interval (or a reused pid): all its faults are new */
-			p->mem.page_faults = agg->seen_a_pass ? p->faults_total : 0;
-		marks[i].start_time_ns = p->start_time_ns;
-		marks[i].faults_total = p->faults_total;
-		if (u64map_put(&agg->next_index, p->pid, i))
-			return -ENOMEM;
+			cg = &agg->cgroups[i++];
+		if (cg->nr_procs)
+			merged[n++] = *cg;
 	}
-	/* swap: this pass's marks become the previous ones */
-	agg->next_marks = agg->prev_marks;
-	agg->prev_marks = marks;
-	{
-		struct u64map tmp = agg->prev_index;
-
-		agg->prev_index = agg->next_index;
-		agg->next_index = tmp;
-	}
-	agg->nr_prev_marks = n;
+	agg->next_cgroups = agg->cgroups;
+	agg->cgroups = merged;
+	at = agg->cap_cgroups;
+	agg->cap_cgroups = agg->cap_next_cgroups;
+	agg->cap_next_cgroups = at;
+	agg->nr_cgroups = n;
 	return 0;
 }
 
-static void add_proc_to_cgroup(struct cgroup_stat *cg, const struct proc_stat *p)
+/*
+ * The kept entries less the exits, merged with the (sorted) births, and
+ * the arrival order pointed at the new indices.
+ */
+static int resort_entries(struct agg *agg)
 {
-	cg->nr_procs++;
-	mem_figures__add(&cg->mem, &p->mem);
-}
+	size_t n = agg->nr_entries + agg->nr_births, i = 0, b = 0, w = 0, k;
+	struct proc_stat *swap;
 
-static int build_cgroups(struct agg *agg, struct snapshot *snap)
-{
-	struct u64map seen;
-	size_t i, n = 0;
-	uint64_t total;
-
-	snap->cgroups = calloc(snap->nr_procs ? snap->nr_procs : 1, sizeof(*snap->cgroups));
-	if (!snap->cgroups)
+	if (ARRAY_GROW(agg->next_entries, agg->cap_next_entries, n ? n : 1) ||
+	    ARRAY_GROW(agg->entry_pass, agg->cap_entry_pass, n ? n : 1) ||
+	    ARRAY_GROW(agg->remap, agg->cap_remap, agg->nr_entries ? agg->nr_entries : 1) ||
+	    ARRAY_GROW(agg->birth_entry, agg->cap_birth_entry, agg->nr_births ? agg->nr_births : 1))
 		return -ENOMEM;
-	for (i = 0; i < snap->nr_procs; i++) {
-		const struct proc_stat *p = &snap->procs[i];
-
-		if (!n || snap->cgroups[n - 1].id != p->cgroup_id) {
-			snap->cgroups[n].id = p->cgroup_id;
-			snap->cgroups[n].first_proc = i;
-			snap->cgroups[n].time_to_limit_s = -1;
-			n++;
+	while (i < agg->nr_entries || b < agg->nr_births) {
+		if (i < agg->nr_entries && agg->entry_pass[i] != agg->pass) {
+			agg->remap[i++] =
+				ENTRY_NONE; /* exited, or moved: its birth stands for it */
+			continue;
 		}
-		add_proc_to_cgroup(&snap->cgroups[n - 1], p);
-	}
-	snap->nr_cgroups = n;
-
-	/* running fault totals, for cgroups alive now only: vanished ones are dropped */
-	u64map_init(&seen);
-	for (i = 0; i < n; i++) {
-		struct cgroup_stat *cg = &snap->cgroups[i];
-
-		total = 0;
-		u64map_get(&agg->cgroup_faults, cg->id, &total);
-		cg->page_faults_total = total + cg->mem.page_faults;
-		if (u64map_put(&seen, cg->id, cg->page_faults_total)) {
-			u64map_free(&seen);
-			return -ENOMEM;
+		if (b < agg->nr_births &&
+		    (i == agg->nr_entries || cmp_proc(&agg->births[b].p, &agg->entries[i]) < 0)) {
+			agg->birth_entry[agg->births[b].index] = (__u32)w;
+			agg->next_entries[w++] = agg->births[b++].p;
+		} else {
+			agg->remap[i] = (__u32)w;
+			agg->next_entries[w++] = agg->entries[i++];
 		}
 	}
-	u64map_free(&agg->cgroup_faults);
-	agg->cgroup_faults = seen;
+	swap = agg->entries;
+	agg->entries = agg->next_entries;
+	agg->next_entries = swap;
+	i = agg->cap_entries;
+	agg->cap_entries = agg->cap_next_entries;
+	agg->cap_next_entries = i;
+	agg->nr_entries = w;
+	for (k = 0; k < w; k++)
+		agg->entry_pass[k] = agg->pass;
+	for (k = 0; k < agg->nr_next_order; k++) {
+		__u32 *e = &agg->next_order[k].entry;
+
+		*e = *e & ENTRY_BORN ? agg->birth_entry[*e & ~ENTRY_BORN] : agg->remap[*e];
+	}
+	agg->work.resorted = true;
 	return 0;
+}
+
+/* The snapshot: the kept entries and cgroups as they stand after this pass. */
+static struct snapshot *new_snapshot(struct agg *agg)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	size_t i, first = 0;
+
+	if (!snap)
+		return NULL;
+	snap->mono_ns = agg->mono_ns;
+	snap->ts_ms = agg->ts_ms;
+	snap->interval_s = agg->seen_a_pass ? (agg->mono_ns - agg->prev_mono_ns) / 1e9 : 0;
+	snap->procs = malloc((agg->nr_entries ? agg->nr_entries : 1) * sizeof(*snap->procs));
+	snap->cgroups = calloc(agg->nr_cgroups ? agg->nr_cgroups : 1, sizeof(*snap->cgroups));
+	if (!snap->procs || !snap->cgroups) {
+		snapshot__free(snap);
+		return NULL;
+	}
+	memcpy(snap->procs, agg->entries, agg->nr_entries * sizeof(*snap->procs));
+	snap->nr_procs = agg->nr_entries;
+	for (i = 0; i < agg->nr_cgroups; i++) {
+		const struct agg_cgroup *cg = &agg->cgroups[i];
+		struct cgroup_stat *out = &snap->cgroups[i];
+
+		out->id = cg->id;
+		out->nr_procs = cg->nr_procs;
+		out->first_proc = (__u32)first;
+		out->mem = cg->mem;
+		out->page_faults_total = cg->page_faults_total;
+		out->time_to_limit_s = -1;
+		first += cg->nr_procs;
+	}
+	snap->nr_cgroups = agg->nr_cgroups;
+	return snap;
+}
+
+/* Forgets what was kept: the next pass sets its baselines, as the first did. */
+static void forget_kept(struct agg *agg)
+{
+	agg->nr_entries = 0;
+	agg->nr_order = 0;
+	agg->nr_cgroups = 0;
+	agg->seen_a_pass = false;
+}
+
+/* This pass's arrival order becomes the one the next pass's cursor walks. */
+static void keep_order(struct agg *agg)
+{
+	struct arrival *swap = agg->order;
+	size_t cap = agg->cap_order;
+
+	agg->order = agg->next_order;
+	agg->nr_order = agg->nr_next_order;
+	agg->cap_order = agg->cap_next_order;
+	agg->next_order = swap;
+	agg->cap_next_order = cap;
 }
 
 int agg__end(struct agg *agg, struct snapshot **out)
 {
-	struct snapshot *snap = calloc(1, sizeof(*snap));
-	size_t i, n = 0;
+	struct snapshot *snap;
+	size_t met, i;
 	int err;
 
-	if (!snap)
-		return -ENOMEM;
-	snap->mono_ns = agg->mono_ns;
-	snap->ts_ms = agg->ts_ms;
-	snap->interval_s = agg->seen_a_pass ? (agg->mono_ns - agg->prev_mono_ns) / 1e9 : 0;
-
-	/*
-	 * A process whose leader record is missing (the main thread exited
-	 * while others run on, or the pass raced with its exit) has no mm
-	 * figures: leave it out rather than report zeros.
-	 */
-	snap->procs = malloc((agg->nr_procs ? agg->nr_procs : 1) * sizeof(*snap->procs));
-	if (!snap->procs) {
-		free(snap);
-		return -ENOMEM;
+	agg->pass++;
+	memset(&agg->work, 0, sizeof(agg->work));
+	err = match_pass(agg, &met);
+	if (!err && (met < agg->nr_entries || agg->nr_births)) {
+		qsort(agg->births, agg->nr_births, sizeof(agg->births[0]), cmp_birth);
+		err = resum_cgroups(agg);
+		if (!err)
+			err = resort_entries(agg);
 	}
-	for (i = 0; i < agg->nr_procs; i++)
-		if (agg->has_leader[i])
-			snap->procs[n++] = agg->procs[i];
-	snap->nr_procs = n;
-	qsort(snap->procs, n, sizeof(*snap->procs), cmp_proc);
-
-	err = account_faults(agg, snap->procs, n);
-	if (!err)
-		err = build_cgroups(agg, snap);
 	if (err) {
-		snapshot__free(snap);
+		/* the kept state is half-moved: start again from the next pass's records */
+		forget_kept(agg);
 		return err;
 	}
+	keep_order(agg);
+	/* running fault totals, for cgroups with processes now: an emptied one starts again */
+	for (i = 0; i < agg->nr_cgroups; i++)
+		agg->cgroups[i].page_faults_total += agg->cgroups[i].mem.page_faults;
+	snap = new_snapshot(agg);
+	if (!snap)
+		return -ENOMEM;
 	agg->seen_a_pass = true;
 	agg->prev_mono_ns = agg->mono_ns;
 	*out = snap;
 	return 0;
+}
+
+void agg__work(const struct agg *agg, struct agg_work *out)
+{
+	*out = agg->work;
 }

@@ -43,3 +43,15 @@ void mem_figures__add(struct mem_figures *sum, const struct mem_figures *x)
 	sum->mmap_bytes += x->mmap_bytes;
 	sum->page_faults += x->page_faults;
 }
+
+void mem_figures__sub(struct mem_figures *sum, const struct mem_figures *x)
+{
+	sum->anon_rss_bytes -= x->anon_rss_bytes;
+	sum->file_rss_bytes -= x->file_rss_bytes;
+	sum->shmem_rss_bytes -= x->shmem_rss_bytes;
+	sum->swap_bytes -= x->swap_bytes;
+	sum->heap_bytes -= x->heap_bytes;
+	sum->data_vm_bytes -= x->data_vm_bytes;
+	sum->mmap_bytes -= x->mmap_bytes;
+	sum->page_faults -= x->page_faults;
+}

@@ -35,6 +35,8 @@ struct mem_figures {
 };
 
 void mem_figures__add(struct mem_figures *sum, const struct mem_figures *x);
+/* Takes back what mem_figures__add added: sums kept across passes change by deltas. */
+void mem_figures__sub(struct mem_figures *sum, const struct mem_figures *x);
 
 /* One process in one pass. */
 struct proc_stat {
