@@ -24,8 +24,8 @@
 #
 # Knobs (environment): PAIRS, RUN_MS, SETTLE_SECONDS, MICRO_MODES, IDLE_SECONDS,
 # IDLE_PROCS, ITER_SECONDS, ITER_PROCS, MEMOBS_ARGS (extra arguments to
-# `memobs run`), MEMOBS, SHAPES, SHAPE_SECONDS, SHAPE_REPEATS, SHAPE_RESCAN, CGROUPFS_NR,
-# CGROUPFS_PASSES; SECTIONS="micro idle iter threads cgroupfs" picks the parts
+# `memobs run`), MEMOBS, SHAPES, SHAPE_SECONDS, SHAPE_REPEATS, SHAPE_RESCAN,
+# SHAPE_BUDGET, CGROUPFS_NR, CGROUPFS_PASSES; SECTIONS="micro idle iter threads cgroupfs" picks the parts
 # to run (threads and cgroupfs are not in the default).
 set -u -o pipefail
 
@@ -54,6 +54,10 @@ SHAPE_SECONDS=${SHAPE_SECONDS:-20}
 SHAPE_REPEATS=${SHAPE_REPEATS:-3}
 # MEMOBS_RESCAN_PASSES of the second walk (1: everything every pass)
 SHAPE_RESCAN=${SHAPE_RESCAN:-1}
+# set: the second walk keeps the rescan period and takes this per-CPU load
+# budget instead (MEMOBS_EXACT_BUDGET_LOADS: a small one spreads the due
+# re-reads on 2 CPUs as the default does on a many-CPU node)
+SHAPE_BUDGET=${SHAPE_BUDGET:-}
 TARGET_SHAPE_CPU_PCT=0.2
 CGROUPFS_NR=${CGROUPFS_NR:-500}
 CGROUPFS_PASSES=${CGROUPFS_PASSES:-20}
@@ -219,11 +223,11 @@ sys.exit(0 if found else 1)' "${ids[@]}"
 # Starts `memobs run` for $1 seconds with output under $2.*, waits until it
 # says it started; sets MEMOBS_PID.
 start_memobs() {
-	local duration=$1 out=$2 sampler=${3:-} rescan=${4:-} i
+	local duration=$1 out=$2 sampler=${3:-} rescan=${4:-} budget=${5:-} i
 	# empty before the start: the wait below must not read the last run's line
 	: >"$out.err"
 	# shellcheck disable=SC2086 # MEMOBS_ARGS is a word list
-	MEMOBS_SAMPLER=$sampler MEMOBS_RESCAN_PASSES=$rescan "$MEMOBS" run --interval "$INTERVAL" --duration "$duration" $MEMOBS_ARGS \
+	MEMOBS_SAMPLER=$sampler MEMOBS_RESCAN_PASSES=$rescan MEMOBS_EXACT_BUDGET_LOADS=$budget "$MEMOBS" run --interval "$INTERVAL" --duration "$duration" $MEMOBS_ARGS \
 		>"$out.json" 2>"$out.err" &
 	MEMOBS_PID=$!
 	STARTED_PIDS+=("$MEMOBS_PID")
@@ -522,7 +526,11 @@ shape_one() {
 	walk_pid=$MEMOBS_PID
 	grep -q 'sampler process walk' "$TMP/walk.err" ||
 		die "the process walk is not in use here: $(grep ' started: ' "$TMP/walk.err")"
-	start_memobs $((SHAPE_SECONDS + 5)) "$TMP/full" "" "$SHAPE_RESCAN"
+	if [ -n "$SHAPE_BUDGET" ]; then
+		start_memobs $((SHAPE_SECONDS + 5)) "$TMP/full" "" "" "$SHAPE_BUDGET"
+	else
+		start_memobs $((SHAPE_SECONDS + 5)) "$TMP/full" "" "$SHAPE_RESCAN"
+	fi
 	full_pid=$MEMOBS_PID
 	start_memobs $((SHAPE_SECONDS + 5)) "$TMP/old" iter/task
 	old_pid=$MEMOBS_PID
@@ -575,11 +583,13 @@ bench_threads() {
 		stop_pid "$SLEEPERS_PID"
 	done
 	restore_sysctl kernel/bpf_stats_enabled
-	"$PYTHON" - "$TMP/shapes.tsv" "$INTERVAL" "$TARGET_SHAPE_CPU_PCT" "$SHAPE_RESCAN" <<'PY'
+	"$PYTHON" - "$TMP/shapes.tsv" "$INTERVAL" "$TARGET_SHAPE_CPU_PCT" "$SHAPE_RESCAN" "$SHAPE_BUDGET" <<'PY'
 import statistics as st, sys
 from collections import defaultdict
 interval, target = float(sys.argv[2]), float(sys.argv[3])
 second = "walk every pass" if sys.argv[4] == "1" else f"walk, rescan {sys.argv[4]}"
+if sys.argv[5]:
+    second = f"walk, budget {sys.argv[5]}"
 runs = defaultdict(list)
 for line in open(sys.argv[1]):
     (nr, thr, rep, alive, wall, w_cpu, w_bpf, o_cpu, o_bpf, w_cnt, o_cnt,
@@ -602,7 +612,8 @@ for (nr, thr), rs in runs.items():
               f"{st.median(pct):6.3f}% {bpf_pass / 1e6:6.3f} ms {len(rs):>4} "
               f"{min(pct):6.3f}..{max(pct):6.3f}%  {verdict}")
 print("(medians over the repeats; the three ran at the same time over the same processes; "
-      f"second walk: MEMOBS_RESCAN_PASSES={sys.argv[4]}; "
+      "second walk: " + (f"MEMOBS_EXACT_BUDGET_LOADS={sys.argv[5]}; " if sys.argv[5] else
+                         f"MEMOBS_RESCAN_PASSES={sys.argv[4]}; ") +
       "CPU: memobs's schedstat run time; BPF: the sampler program's own run time, "
       "kernel.bpf_stats_enabled; threads: alive on the host during the run)")
 PY

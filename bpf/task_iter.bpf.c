@@ -170,9 +170,12 @@ const volatile __u64 memobs_exact_below_pages = ~0ULL;
 const volatile __u32 memobs_rescan_passes = 1;
 /*
  * Per-CPU loads a pass may spend on the per-CPU parts of processes that
- * changed (due and new processes are not counted against it): a process
- * beyond it keeps its last per-CPU parts and is re-read by the next pass
- * with room, or when due. ~0: no limit.
+ * changed (new processes are not counted against it): a process beyond it
+ * keeps its last per-CPU parts and is re-read by the next pass with room,
+ * or when due. The due re-reads are spread to cost about as much again: a
+ * process's per-CPU parts are due every memobs_walk_rss_period passes, the
+ * rescan period or more, so that the last pass's processes x 4 counters x
+ * CPUs loads take at least that many budgets (docs/output.md). ~0: no limit.
  */
 const volatile __u64 memobs_exact_budget_loads = ~0ULL;
 
@@ -208,6 +211,7 @@ __u32 memobs_walk_pass;
 __u64 memobs_walk_threads_walked; /* processes whose live threads were walked */
 __u64 memobs_walk_rss_summed;	  /* processes whose per-CPU parts were summed */
 __u64 memobs_walk_budget_left;
+__u32 memobs_walk_rss_period; /* passes between due re-reads of the per-CPU parts */
 
 /*
  * One counter's per-CPU deltas: a global function, verified once by itself
@@ -235,6 +239,7 @@ static __always_inline __s64 walk_count(struct mm_struct *mm, int member)
  */
 struct memobs_walk_decision {
 	__u32 changed; /* a cheap figure changed (or the process is due, or new) */
+	__u32 moved;   /* a cheap figure changed */
 	__u32 sum_rss; /* sum the per-CPU parts now */
 };
 static struct memobs_walk_decision memobs_walk_cur;
@@ -296,6 +301,24 @@ static __always_inline void sum_live_faults(struct task_struct *leader,
 	bpf_task_release(ref);
 }
 
+/*
+ * Passes between due re-reads of the per-CPU parts: the rescan period, or
+ * more when a full round of them (processes x 4 counters x CPUs loads)
+ * would cost more than a budget a pass, as on a many-CPU node.
+ */
+static __u32 rss_period(__u32 nr_procs, __u32 nr_cpus)
+{
+	__u64 budget = memobs_exact_budget_loads, round, period;
+
+	if (memobs_rescan_passes <= 1 || !budget || budget == ~0ULL)
+		return memobs_rescan_passes ? memobs_rescan_passes : 1;
+	round = (__u64)nr_procs * 4 * nr_cpus;
+	period = (round + budget - 1) / budget;
+	if (period < memobs_rescan_passes)
+		period = memobs_rescan_passes;
+	return period > 4096 ? 4096 : period;
+}
+
 /* Scratch for a process whose state could not be kept (no memory): read in full. */
 static struct memobs_proc_state memobs_walk_scratch;
 
@@ -308,9 +331,10 @@ int memobs_walk_procs(void *ctx)
 {
 	struct task_struct *task;
 	struct bpf_iter_task it;
-	__u32 nr_cpus, pass;
+	__u32 nr_cpus, pass, last_nr;
 	int err;
 
+	last_nr = memobs_walk_nr;
 	memobs_walk_nr = 0;
 	memobs_walk_missed = 0;
 	memobs_walk_threads_walked = 0;
@@ -318,6 +342,7 @@ int memobs_walk_procs(void *ctx)
 	memobs_walk_budget_left = memobs_exact_budget_loads;
 	pass = memobs_walk_pass++;
 	nr_cpus = learn_cpu_offsets();
+	memobs_walk_rss_period = rss_period(last_nr, nr_cpus);
 	/* a syscall program is sleepable: the iterator wants an RCU read-side section */
 	bpf_rcu_read_lock();
 	err = bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_PROCS);
@@ -368,11 +393,12 @@ int memobs_walk_procs(void *ctx)
 			st->seen = 0;
 		}
 		due = rescan <= 1 || (pass + rec->pid) % rescan == 0 || !st->seen;
-		memobs_walk_cur.changed =
-			due || st->total_vm != mm->total_vm || st->signal_flt != signal_flt ||
+		memobs_walk_cur.moved =
+			st->total_vm != mm->total_vm || st->signal_flt != signal_flt ||
 			st->leader_flt != leader_flt || st->nr_threads != nr_threads ||
 			st->rss_count[0] != file || st->rss_count[1] != anon ||
 			st->rss_count[2] != swap || st->rss_count[3] != shmem;
+		memobs_walk_cur.changed = due || *(volatile __u32 *)&memobs_walk_cur.moved;
 		if (!*(volatile __u32 *)&memobs_walk_cur.changed)
 			rec->flags |= MEMOBS_TASK_UNCHANGED;
 
@@ -402,8 +428,9 @@ int memobs_walk_procs(void *ctx)
 
 		/* the per-CPU parts: when due, else when changed and the budget allows */
 		cost = 4 * nr_cpus;
+		due = rescan <= 1 || (pass + rec->pid) % memobs_walk_rss_period == 0 || !st->seen;
 		memobs_walk_cur.sum_rss = due;
-		if (!due && (*(volatile __u32 *)&memobs_walk_cur.changed || st->rss_owed)) {
+		if (!due && (*(volatile __u32 *)&memobs_walk_cur.moved || st->rss_owed)) {
 			if (memobs_walk_budget_left >= cost) {
 				memobs_walk_budget_left -= cost;
 				memobs_walk_cur.sum_rss = 1;

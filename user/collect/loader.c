@@ -173,10 +173,31 @@ static __u32 rescan_passes(void)
 
 /*
  * Per-CPU loads a pass may spend on the per-CPU parts of processes that
- * changed (~35 ns each): 16,384 is ~0.6 ms, 21 processes of 4 counters on
- * 192 CPUs, 2,048 on 2.
+ * changed (~35 ns each), and about as much again on the due ones:
+ * 16,384 is ~0.6 ms, 21 processes of 4 counters on 192 CPUs, 2,048 on 2.
+ * MEMOBS_EXACT_BUDGET_LOADS=N overrides it (benchmarks: a small budget
+ * on 2 CPUs spreads the due re-reads as 16,384 does on a many-CPU node).
  */
 #define EXACT_BUDGET_LOADS 16384
+
+static __u64 exact_budget_loads(void)
+{
+	const char *env = getenv("MEMOBS_EXACT_BUDGET_LOADS");
+	char *end;
+	long long n;
+
+	if (!env || !*env)
+		return EXACT_BUDGET_LOADS;
+	errno = 0;
+	n = strtoll(env, &end, 10);
+	if (errno || *end || n < 1 || n > 1000000000LL) {
+		p_warn("ignoring MEMOBS_EXACT_BUDGET_LOADS='%s': not a number of loads "
+		       "(1..1000000000)",
+		       env);
+		return EXACT_BUDGET_LOADS;
+	}
+	return n;
+}
 
 static int open_skeleton(struct loader *l, const struct loader_opts *opts, bool walk, bool *at_load)
 {
@@ -200,7 +221,7 @@ static int open_skeleton(struct loader *l, const struct loader_opts *opts, bool 
 	l->skel->rodata->memobs_nr_cpus = err > 0 ? err : 0;
 	l->skel->rodata->memobs_exact_below_pages = exact_below_pages();
 	l->skel->rodata->memobs_rescan_passes = rescan_passes();
-	l->skel->rodata->memobs_exact_budget_loads = EXACT_BUDGET_LOADS;
+	l->skel->rodata->memobs_exact_budget_loads = exact_budget_loads();
 	*at_load = true;
 	return memobs_core__load(l->skel);
 }
