@@ -165,7 +165,8 @@ const volatile __u64 memobs_exact_below_pages = ~0ULL;
  * Re-reading by change (docs/output.md): a process's live threads' faults
  * and its counters' per-CPU parts are re-read when a cheap figure of it
  * changed since the last pass, and at least every memobs_rescan_passes
- * passes (staggered by pid: (pass + pid) % N == 0); 1: every pass.
+ * passes (staggered by pid: (pass + pid) % N == 0), or more on a node of
+ * many threads or CPUs (the budgets below); 1: every pass.
  */
 const volatile __u32 memobs_rescan_passes = 1;
 /*
@@ -178,12 +179,19 @@ const volatile __u32 memobs_rescan_passes = 1;
  * CPUs loads take at least that many budgets (docs/output.md). ~0: no limit.
  */
 const volatile __u64 memobs_exact_budget_loads = ~0ULL;
+/*
+ * Thread visits a pass's due fault walks should take, about: a process's
+ * other live threads are due every memobs_walk_thread_period passes, the
+ * rescan period or more, so that the last pass's other threads take at
+ * least that many budgets (a JVM- or Go-heavy node then pays per process,
+ * not per thread). A process whose cheap figures changed is walked anyway.
+ * 0: no limit.
+ */
+const volatile __u32 memobs_walk_thread_budget = 0;
 
 /*
- * What the walk saw of a process at its last pass, kept on its leader (task
- * local storage: freed with the task, so a reused pid starts afresh). The
- * cheap figures tell whether anything changed; the costly ones are reused
- * while nothing did.
+ * What the walk saw of a process at its last pass. The cheap figures tell
+ * whether anything changed; the costly ones are reused while nothing did.
  */
 struct memobs_proc_state {
 	__s64 rss_count[4];  /* the counters' global counts (cheap) */
@@ -194,24 +202,52 @@ struct memobs_proc_state {
 	__u64 others_min_flt; /* the other live threads', as last walked (costly) */
 	__u64 others_maj_flt;
 	__u32 nr_threads;
-	__u32 seen;	/* 0: just created */
-	__u32 rss_owed; /* changed while the budget was spent: re-read at the next chance */
+	__u32 seen;	 /* 0: just created */
+	__u32 rss_owed;	 /* changed while the budget was spent: re-read at the next chance */
+	__u32 rss_pass;	 /* the pass that last summed the per-CPU parts */
+	__u32 walk_pass; /* the pass that last walked the other threads */
 	__u32 pad;
 };
 
+/*
+ * The states, kept in walk order: the walk meets processes in the task
+ * list's order (creation order: a new process joins at the tail), so a
+ * process's state of the last pass is found by a cursor, not by a lookup
+ * per process (task local storage cost more than the rest of a quiet
+ * process's reading, bench/RESULTS.md). Two halves of memobs_walk_cap
+ * slots each, the last pass's and this pass's, alternating; max_entries is
+ * set before load to 2 x memobs_walk_cap.
+ */
+struct memobs_walk_slot {
+	__u32 pid;
+	__u32 pad;
+	__u64 start_time_ns; /* with pid, names the process: a reused pid starts afresh */
+	struct memobs_proc_state st;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct memobs_proc_state);
-} memobs_proc_states SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct memobs_walk_slot);
+} memobs_walk_slots SEC(".maps");
+
+/* Slots a half: memobs_procs's max_entries, set before load. */
+const volatile __u32 memobs_walk_cap = 1;
 
 /* Passes run (the stagger of the rescans), and what the last one did. */
 __u32 memobs_walk_pass;
 __u64 memobs_walk_threads_walked; /* processes whose live threads were walked */
 __u64 memobs_walk_rss_summed;	  /* processes whose per-CPU parts were summed */
 __u64 memobs_walk_budget_left;
-__u32 memobs_walk_rss_period; /* passes between due re-reads of the per-CPU parts */
+__u32 memobs_walk_rss_period;	 /* passes between due re-reads of the per-CPU parts */
+__u64 memobs_walk_others;	 /* live threads besides the leaders, this pass */
+__u32 memobs_walk_thread_period; /* passes between due walks of a process's threads */
+__u64 memobs_walk_found; /* processes whose state the cursor did not find in place, found by start */
+__u64 memobs_walk_lost;	 /* met, neither new nor found: read in full, as if new */
+__u64 memobs_walk_started; /* when the last pass started (CLOCK_MONOTONIC, as start_time) */
+/* The cursor into the last pass's half: in memory, so the iterator loop converges. */
+__u32 memobs_walk_cursor;
 
 /*
  * One counter's per-CPU deltas: a global function, verified once by itself
@@ -319,8 +355,100 @@ static __u32 rss_period(__u32 nr_procs, __u32 nr_cpus)
 	return period > 4096 ? 4096 : period;
 }
 
-/* Scratch for a process whose state could not be kept (no memory): read in full. */
-static struct memobs_proc_state memobs_walk_scratch;
+/*
+ * Passes between due walks of a process's other threads: the rescan
+ * period, or more when walking all of them once (the last pass's threads
+ * besides the leaders) would take more than a budget a pass.
+ */
+static __u32 thread_period(__u64 nr_others)
+{
+	__u32 budget = memobs_walk_thread_budget;
+	__u64 period;
+
+	if (memobs_rescan_passes <= 1 || !budget)
+		return memobs_rescan_passes ? memobs_rescan_passes : 1;
+	period = (nr_others + budget - 1) / budget;
+	if (period < memobs_rescan_passes)
+		period = memobs_rescan_passes;
+	return period > 4096 ? 4096 : period;
+}
+
+/*
+ * The slot of the last pass's half holding this process, searched by start
+ * time (the half is in creation order, hence by start time, but for forks
+ * that raced each other to the task list): its index, or -1. A global
+ * function, verified once by itself.
+ */
+__noinline int memobs_walk_find(__u32 base, __u32 n, __u64 start, __u32 pid)
+{
+	const struct memobs_walk_slot *slot;
+	__u32 lo = 0, hi = n, mid, key, i;
+
+	for (i = 0; i < 32 && lo < hi; i++) {
+		mid = lo + (hi - lo) / 2;
+		key = base + mid;
+		slot = bpf_map_lookup_elem(&memobs_walk_slots, &key);
+		if (!slot)
+			return -1;
+		if (slot->start_time_ns < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= n)
+		return -1;
+	key = base + lo;
+	slot = bpf_map_lookup_elem(&memobs_walk_slots, &key);
+	if (!slot || slot->pid != pid || slot->start_time_ns != start)
+		return -1;
+	return lo;
+}
+
+/* The last pass's slot at this index of its half, if it holds this process. */
+static __always_inline struct memobs_walk_slot *slot_if(__u32 base, __u32 at, __u32 n, __u32 pid,
+							__u64 start)
+{
+	struct memobs_walk_slot *slot;
+	__u32 key = base + at;
+
+	if (at >= n)
+		return NULL;
+	slot = bpf_map_lookup_elem(&memobs_walk_slots, &key);
+	if (!slot || slot->pid != pid || slot->start_time_ns != start)
+		return NULL;
+	return slot;
+}
+
+/*
+ * The last pass's slot of this process: where the cursor stands, one
+ * further (a process before it exited), or searched (more exited, or the
+ * order changed); the cursor then goes on from it. NULL: a new process.
+ */
+static __always_inline struct memobs_walk_slot *last_slot(__u32 base, __u32 n, __u32 pid,
+							  __u64 start)
+{
+	struct memobs_walk_slot *slot;
+	__u32 at = *(volatile __u32 *)&memobs_walk_cursor;
+	int found;
+
+	slot = slot_if(base, at, n, pid, start);
+	if (!slot) {
+		at++;
+		slot = slot_if(base, at, n, pid, start);
+	}
+	if (!slot) {
+		found = memobs_walk_find(base, n, start, pid);
+		if (found < 0)
+			return NULL;
+		at = found;
+		slot = slot_if(base, at, n, pid, start);
+		if (!slot)
+			return NULL;
+		memobs_walk_found++;
+	}
+	*(volatile __u32 *)&memobs_walk_cursor = at + 1;
+	return slot;
+}
 
 /*
  * Run with BPF_PROG_TEST_RUN. Returns 0 and the count in memobs_walk_nr, or
@@ -331,7 +459,8 @@ int memobs_walk_procs(void *ctx)
 {
 	struct task_struct *task;
 	struct bpf_iter_task it;
-	__u32 nr_cpus, pass, last_nr;
+	__u32 nr_cpus, pass, last_nr, walk_period, last_base, base;
+	__u64 last_started;
 	int err;
 
 	last_nr = memobs_walk_nr;
@@ -341,17 +470,31 @@ int memobs_walk_procs(void *ctx)
 	memobs_walk_rss_summed = 0;
 	memobs_walk_budget_left = memobs_exact_budget_loads;
 	pass = memobs_walk_pass++;
+	/* the halves alternate: the last pass's is read, this pass's written */
+	base = (pass & 1) * memobs_walk_cap;
+	last_base = memobs_walk_cap - base;
+	if (last_nr > memobs_walk_cap)
+		last_nr = memobs_walk_cap;
+	memobs_walk_found = 0;
+	memobs_walk_lost = 0;
+	memobs_walk_cursor = 0;
+	last_started = memobs_walk_started;
+	memobs_walk_started = bpf_ktime_get_ns();
 	nr_cpus = learn_cpu_offsets();
 	memobs_walk_rss_period = rss_period(last_nr, nr_cpus);
+	walk_period = thread_period(memobs_walk_others);
+	memobs_walk_thread_period = walk_period;
+	memobs_walk_others = 0;
 	/* a syscall program is sleepable: the iterator wants an RCU read-side section */
 	bpf_rcu_read_lock();
 	err = bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_PROCS);
 	while (!err && (task = bpf_iter_task_next(&it))) {
+		struct memobs_walk_slot *slot, *was;
 		struct memobs_proc_state *st;
 		struct memobs_task_rec *rec;
 		struct signal_struct *sig;
 		struct mm_struct *mm;
-		__u32 idx = memobs_walk_nr, nr_threads, rescan = memobs_rescan_passes;
+		__u32 idx = memobs_walk_nr, nr_threads, rescan = memobs_rescan_passes, key;
 		__u64 signal_flt, leader_flt, cost;
 		__s64 anon, file, shmem, swap;
 		bool due;
@@ -385,14 +528,28 @@ int memobs_walk_procs(void *ctx)
 		shmem = walk_count(mm, MM_SHMEMPAGES);
 		swap = walk_count(mm, MM_SWAPENTS);
 
-		st = bpf_task_storage_get(&memobs_proc_states, task, 0,
-					  BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!st) {
-			/* no memory for the state: read everything, keep nothing */
-			st = &memobs_walk_scratch;
-			st->seen = 0;
+		/* this process's slot of this pass, from its slot of the last (or new) */
+		key = base + idx;
+		slot = bpf_map_lookup_elem(&memobs_walk_slots, &key);
+		if (!slot) { /* cannot be (twice memobs_procs's slots): as a full array */
+			memobs_walk_missed++;
+			continue;
 		}
-		due = rescan <= 1 || (pass + rec->pid) % rescan == 0 || !st->seen;
+		was = last_slot(last_base, last_nr, rec->pid, rec->start_time_ns);
+		if (was) {
+			slot->st = was->st;
+		} else {
+			__builtin_memset(&slot->st, 0, sizeof(slot->st));
+			/* not new (started before the last pass), yet not found: counted */
+			if (rec->start_time_ns < last_started)
+				memobs_walk_lost++;
+		}
+		slot->pid = rec->pid;
+		slot->start_time_ns = rec->start_time_ns;
+		st = &slot->st;
+		/* the threads' walk: due by the stagger, or by age (the period follows the threads) */
+		due = rescan <= 1 || !st->seen || (pass + rec->pid) % walk_period == 0 ||
+		      pass - st->walk_pass >= walk_period;
 		memobs_walk_cur.moved =
 			st->total_vm != mm->total_vm || st->signal_flt != signal_flt ||
 			st->leader_flt != leader_flt || st->nr_threads != nr_threads ||
@@ -407,6 +564,7 @@ int memobs_walk_procs(void *ctx)
 			st->others_min_flt = 0;
 			st->others_maj_flt = 0;
 		} else if (*(volatile __u32 *)&memobs_walk_cur.changed) {
+			st->walk_pass = pass;
 			st->others_min_flt = 0;
 			st->others_maj_flt = 0;
 			sum_live_faults(task, st);
@@ -426,9 +584,15 @@ int memobs_walk_procs(void *ctx)
 		rec->min_flt += st->others_min_flt;
 		rec->maj_flt += st->others_maj_flt;
 
-		/* the per-CPU parts: when due, else when changed and the budget allows */
+		/*
+		 * The per-CPU parts: when due, else when changed and the budget
+		 * allows. Due by the stagger, or by age: the period follows the
+		 * number of processes, and a period that changed between passes
+		 * must not leave a process unread for longer than the period.
+		 */
 		cost = 4 * nr_cpus;
-		due = rescan <= 1 || (pass + rec->pid) % memobs_walk_rss_period == 0 || !st->seen;
+		due = rescan <= 1 || !st->seen || (pass + rec->pid) % memobs_walk_rss_period == 0 ||
+		      pass - st->rss_pass >= memobs_walk_rss_period;
 		memobs_walk_cur.sum_rss = due;
 		if (!due && (*(volatile __u32 *)&memobs_walk_cur.moved || st->rss_owed)) {
 			if (memobs_walk_budget_left >= cost) {
@@ -439,6 +603,7 @@ int memobs_walk_procs(void *ctx)
 		}
 		if (*(volatile __u32 *)&memobs_walk_cur.sum_rss) {
 			st->rss_owed = 0;
+			st->rss_pass = pass;
 			memobs_walk_rss_summed++;
 		} else {
 			rec->flags |= MEMOBS_TASK_RSS_CACHED;
@@ -456,6 +621,8 @@ int memobs_walk_procs(void *ctx)
 		st->leader_flt = leader_flt;
 		st->nr_threads = nr_threads;
 		st->seen = 1;
+		if (nr_threads > 1)
+			memobs_walk_others += nr_threads - 1;
 		memobs_walk_nr = idx + 1;
 	}
 	bpf_iter_task_destroy(&it);

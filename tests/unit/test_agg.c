@@ -78,7 +78,7 @@ static void test_groups_by_cgroup_and_sums(void **state)
 	assert_int_equal(snap->procs[cg->first_proc].faults_total, 10);
 	/* the first pass is the baseline: no faults "in" it */
 	assert_int_equal(cg->mem.page_faults, 0);
-	assert_null(snapshot__find_cgroup(snap, 300));
+	assert_int_equal(snap->nr_cgroups, 2);
 	snapshot__free(snap);
 	agg__free(agg);
 }
@@ -224,7 +224,7 @@ static void test_cached_faults_arrive_late_and_once(void **state)
  */
 struct world_proc {
 	__u32 pid, nr_threads;
-	__u64 cgroup, start, anon, heap, faults;
+	__u64 cgroup, start, anon, file, shmem, swap, heap, data_vm, faults;
 	char comm[16];
 };
 
@@ -251,6 +251,22 @@ static int cmp_world(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+/* A process's figures the plain way: pages to bytes, VmData less the heap. */
+static struct mem_figures world_figures(const struct world_proc *w)
+{
+	struct mem_figures m = {
+		.anon_rss_bytes = w->anon * 4096,
+		.file_rss_bytes = w->file * 4096,
+		.shmem_rss_bytes = w->shmem * 4096,
+		.swap_bytes = w->swap * 4096,
+		.heap_bytes = w->heap,
+		.data_vm_bytes = w->data_vm * 4096,
+	};
+
+	m.mmap_bytes = m.data_vm_bytes > m.heap_bytes ? m.data_vm_bytes - m.heap_bytes : 0;
+	return m;
+}
+
 /* The snapshot's figures the plain way: sort, faults against the last pass, sums, totals. */
 static void check_against_reference(struct reference *ref, const struct world_proc *w, size_t n,
 				    const struct snapshot *snap)
@@ -275,32 +291,33 @@ static void check_against_reference(struct reference *ref, const struct world_pr
 		assert_int_equal(p->start_time_ns, sorted[i].start);
 		assert_int_equal(p->nr_threads, sorted[i].nr_threads);
 		assert_string_equal(p->comm, sorted[i].comm);
-		assert_int_equal(p->mem.anon_rss_bytes, sorted[i].anon * 4096);
-		assert_int_equal(p->mem.heap_bytes, sorted[i].heap);
+		struct mem_figures want = world_figures(&sorted[i]);
+
+		want.page_faults = faults;
+		assert_memory_equal(&p->mem, &want, sizeof(want));
 		assert_int_equal(p->faults_total, sorted[i].faults);
-		assert_int_equal(p->mem.page_faults, faults);
 		if (!nr_cg || ids[nr_cg - 1] != p->cgroup_id) {
 			const struct cgroup_stat *cg = &snap->cgroups[nr_cg];
-			__u64 anon = 0, heap = 0, pf = 0, before = 0;
+			struct mem_figures sum = { 0 };
+			__u64 before = 0;
 			size_t k, members = 0;
 
 			assert_true(nr_cg < snap->nr_cgroups);
 			for (k = i; k < n && sorted[k].cgroup == p->cgroup_id; k++, members++) {
-				anon += sorted[k].anon * 4096;
-				heap += sorted[k].heap;
+				struct mem_figures m = world_figures(&sorted[k]);
+
+				mem_figures__add(&sum, &m);
 			}
 			for (k = i; k < i + members; k++)
-				pf += snap->procs[k].mem.page_faults;
+				sum.page_faults += snap->procs[k].mem.page_faults;
 			for (k = 0; k < ref->nr_cg; k++)
 				if (ref->cg_ids[k] == p->cgroup_id)
 					before = ref->cg_totals[k];
 			assert_int_equal(cg->id, p->cgroup_id);
 			assert_int_equal(cg->first_proc, i);
 			assert_int_equal(cg->nr_procs, members);
-			assert_int_equal(cg->mem.anon_rss_bytes, anon);
-			assert_int_equal(cg->mem.heap_bytes, heap);
-			assert_int_equal(cg->mem.page_faults, pf);
-			assert_int_equal(cg->page_faults_total, before + pf);
+			assert_memory_equal(&cg->mem, &sum, sizeof(sum));
+			assert_int_equal(cg->page_faults_total, before + sum.page_faults);
 			ids[nr_cg] = cg->id;
 			totals[nr_cg++] = cg->page_faults_total;
 		}
@@ -331,8 +348,18 @@ static void world_step(struct world_proc *w, size_t *n, unsigned *seed, __u64 *c
 		struct world_proc *p = &w[i];
 		unsigned r = rnd(seed, 100);
 
-		if (r < 10)
+		if (r < 6)
 			p->anon += rnd(seed, 50);
+		else if (r < 7)
+			p->anon -= p->anon ? rnd(seed, (unsigned)p->anon) : 0;
+		else if (r < 8)
+			p->file = rnd(seed, 300);
+		else if (r < 9)
+			p->shmem += rnd(seed, 20);
+		else if (r < 10)
+			p->swap = rnd(seed, 100);
+		else if (r < 11)
+			p->data_vm = rnd(seed, 40); /* at times under the heap: mmap_bytes 0 */
 		else if (r < 20)
 			p->faults += 1 + rnd(seed, 9);
 		else if (r < 22)
@@ -358,6 +385,8 @@ static void world_step(struct world_proc *w, size_t *n, unsigned *seed, __u64 *c
 		while (pid_in_use(w, *n, p.pid));
 		p.start = ++*clock;
 		p.anon = rnd(seed, 1000);
+		p.file = rnd(seed, 200);
+		p.data_vm = rnd(seed, 60);
 		p.faults = rnd(seed, 500);
 		strcpy(p.comm, "born");
 		memmove(&w[at + 1], &w[at], (*n - at) * sizeof(*w));
@@ -383,8 +412,11 @@ static size_t world_records(const struct world_proc *w, size_t n, bool per_threa
 		struct memobs_task_rec r = leader(w[i].pid, w[i].cgroup, w[i].anon, w[i].faults);
 
 		r.start_time_ns = w[i].start;
+		r.file_rss_pages = w[i].file;
+		r.shmem_rss_pages = w[i].shmem;
+		r.swap_pages = w[i].swap;
 		r.heap_bytes = w[i].heap;
-		r.data_vm_pages = 0;
+		r.data_vm_pages = w[i].data_vm;
 		memcpy(r.comm, w[i].comm, sizeof(r.comm));
 		if (!per_thread) {
 			r.flags |= MEMOBS_TASK_PROCESS;
@@ -487,6 +519,75 @@ static void test_unchanged_processes_cost_no_work(void **state)
 	agg__free(agg);
 }
 
+/* More exits in a row than the cursor looks ahead: the index finds the rest, all quiet. */
+static void test_long_run_of_exits(void **state)
+{
+	struct memobs_task_rec recs[100];
+	struct agg *agg = agg__new(4096);
+	struct agg_work work;
+	struct snapshot *snap;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		recs[i] = whole(10 + (__u32)i, 100 + i % 3, 50, 10, 1);
+	snapshot__free(pass(agg, 1, recs, 100));
+	memmove(&recs[30], &recs[50], 50 * sizeof(recs[0]));
+	snap = pass(agg, 2, recs, 80);
+	agg__work(agg, &work);
+	assert_int_equal(work.unchanged, 80);
+	assert_int_equal(work.gone, 20);
+	assert_int_equal(work.born, 0);
+	assert_int_equal(snap->nr_procs, 80);
+	for (i = 0; i < snap->nr_cgroups; i++)
+		assert_int_equal(snap->cgroups[i].mem.anon_rss_bytes,
+				 snap->cgroups[i].nr_procs * 50 * 4096);
+	snapshot__free(snap);
+	/* and the pass after walks the new order quietly */
+	snapshot__free(pass(agg, 3, recs, 80));
+	agg__work(agg, &work);
+	assert_int_equal(work.unchanged, 80);
+	assert_false(work.resorted);
+	agg__free(agg);
+}
+
+/* A record met twice in one pass (a walk racing exec or a move) counts once: the first stands. */
+static void test_duplicate_records_count_once(void **state)
+{
+	struct memobs_task_rec recs[8];
+	struct agg *agg = agg__new(4096);
+	struct snapshot *snap;
+
+	(void)state;
+	recs[0] = whole(10, 100, 50, 0, 1);
+	recs[1] = whole(11, 100, 50, 0, 1);
+	recs[2] = whole(12, 200, 50, 0, 1);
+	snapshot__free(pass(agg, 1, recs, 3));
+
+	recs[3] = recs[0];		   /* a kept process twice */
+	recs[4] = whole(13, 200, 7, 0, 1); /* a new one twice */
+	recs[5] = recs[4];
+	recs[6] = whole(11, 200, 50, 0, 1); /* moved to 200, then met again in 100 */
+	recs[7] = recs[1];
+	recs[1] = recs[6];
+	snap = pass(agg, 2, recs, 8);
+	assert_int_equal(snap->nr_procs, 4);
+	assert_int_equal(snapshot__find_cgroup(snap, 100)->nr_procs, 1);
+	assert_int_equal(snapshot__find_cgroup(snap, 100)->mem.anon_rss_bytes, 50 * 4096);
+	assert_int_equal(snapshot__find_cgroup(snap, 200)->nr_procs, 3);
+	assert_int_equal(snapshot__find_cgroup(snap, 200)->mem.anon_rss_bytes, 107 * 4096);
+	snapshot__free(snap);
+
+	/* the pass after, each once: the kept state holds no trace of the duplicates */
+	recs[3] = recs[4];
+	snap = pass(agg, 3, recs, 4);
+	assert_int_equal(snap->nr_procs, 4);
+	assert_int_equal(snapshot__find_cgroup(snap, 200)->mem.anon_rss_bytes, 107 * 4096);
+	assert_int_equal(snap->nr_cgroups, 2);
+	snapshot__free(snap);
+	agg__free(agg);
+}
+
 static void test_u64map_churn(void **state)
 {
 	struct u64map m;
@@ -526,6 +627,8 @@ int main(void)
 		cmocka_unit_test(test_cached_faults_arrive_late_and_once),
 		cmocka_unit_test(test_by_change_equals_from_scratch),
 		cmocka_unit_test(test_unchanged_processes_cost_no_work),
+		cmocka_unit_test(test_long_run_of_exits),
+		cmocka_unit_test(test_duplicate_records_count_once),
 		cmocka_unit_test(test_u64map_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

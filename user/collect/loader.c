@@ -179,22 +179,29 @@ static __u32 rescan_passes(void)
  * on 2 CPUs spreads the due re-reads as 16,384 does on a many-CPU node).
  */
 #define EXACT_BUDGET_LOADS 16384
+/*
+ * Thread visits a pass's due fault walks take, about (~220-300 ns each):
+ * 512 is ~0.15 ms. A node of more other threads than 8 x 512 walks each
+ * quiet process's threads less often than every 8 passes (20,000 threads:
+ * every 40; faults of quiet threads arrive that late, none lost).
+ * MEMOBS_WALK_THREAD_BUDGET=N overrides it.
+ */
+#define WALK_THREAD_BUDGET 512
 
-static __u64 exact_budget_loads(void)
+/* A budget from the environment: a count in 1..max, else (with a warning) the default. */
+static __u64 env_budget(const char *name, __u64 dflt, long long max, const char *unit)
 {
-	const char *env = getenv("MEMOBS_EXACT_BUDGET_LOADS");
+	const char *env = getenv(name);
 	char *end;
 	long long n;
 
 	if (!env || !*env)
-		return EXACT_BUDGET_LOADS;
+		return dflt;
 	errno = 0;
 	n = strtoll(env, &end, 10);
-	if (errno || *end || n < 1 || n > 1000000000LL) {
-		p_warn("ignoring MEMOBS_EXACT_BUDGET_LOADS='%s': not a number of loads "
-		       "(1..1000000000)",
-		       env);
-		return EXACT_BUDGET_LOADS;
+	if (errno || *end || n < 1 || n > max) {
+		p_warn("ignoring %s='%s': not a number of %s (1..%lld)", name, env, unit, max);
+		return dflt;
 	}
 	return n;
 }
@@ -216,12 +223,18 @@ static int open_skeleton(struct loader *l, const struct loader_opts *opts, bool 
 	bpf_program__set_autoload(l->skel->progs.memobs_walk_procs, walk);
 	l->procs_cap = walk ? walk_capacity() : 1;
 	bpf_map__set_max_entries(l->skel->maps.memobs_procs, l->procs_cap);
+	/* the walk's states: the last pass's and this pass's, in walk order */
+	bpf_map__set_max_entries(l->skel->maps.memobs_walk_slots, 2 * l->procs_cap);
+	l->skel->rodata->memobs_walk_cap = l->procs_cap;
 	bpf_map__set_max_entries(l->skel->maps.memobs_events, opts->ringbuf_bytes);
 	err = libbpf_num_possible_cpus();
 	l->skel->rodata->memobs_nr_cpus = err > 0 ? err : 0;
 	l->skel->rodata->memobs_exact_below_pages = exact_below_pages();
 	l->skel->rodata->memobs_rescan_passes = rescan_passes();
-	l->skel->rodata->memobs_exact_budget_loads = exact_budget_loads();
+	l->skel->rodata->memobs_exact_budget_loads =
+		env_budget("MEMOBS_EXACT_BUDGET_LOADS", EXACT_BUDGET_LOADS, 1000000000LL, "loads");
+	l->skel->rodata->memobs_walk_thread_budget = env_budget(
+		"MEMOBS_WALK_THREAD_BUDGET", WALK_THREAD_BUDGET, 1000000000LL, "threads");
 	*at_load = true;
 	return memobs_core__load(l->skel);
 }

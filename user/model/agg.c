@@ -46,7 +46,8 @@ struct agg_cgroup {
 
 struct agg {
 	long page_size;
-	bool seen_a_pass; /* the first pass sets the baselines: no faults "in" it */
+	bool seen_a_pass;    /* prev_mono_ns holds the last pass's time */
+	bool have_baselines; /* the kept entries hold fault counts to diff against */
 	__u64 mono_ns, prev_mono_ns, ts_ms;
 	__u32 pass;
 	struct agg_work work;
@@ -72,7 +73,8 @@ struct agg {
 
 	struct birth *births; /* met this pass with no entry in its cgroup */
 	size_t nr_births, cap_births;
-	__u32 *birth_entry; /* births' index after the merge -> index into entries */
+	struct u64map birth_index; /* pids of this pass's births: a duplicate record counts once */
+	__u32 *birth_entry;	   /* births' index after the merge -> index into entries */
 	size_t cap_birth_entry;
 
 	struct agg_cgroup *cgroups, *next_cgroups; /* sorted by id */
@@ -90,6 +92,7 @@ struct agg *agg__new(long page_size)
 	agg->page_size = page_size;
 	u64map_init(&agg->proc_index);
 	u64map_init(&agg->order_index);
+	u64map_init(&agg->birth_index);
 	return agg;
 }
 
@@ -112,6 +115,7 @@ void agg__free(struct agg *agg)
 	free(agg->fresh_cgroups);
 	u64map_free(&agg->proc_index);
 	u64map_free(&agg->order_index);
+	u64map_free(&agg->birth_index);
 	free(agg);
 }
 
@@ -203,18 +207,23 @@ static struct agg_cgroup *cgroup_find(struct agg *agg, __u64 id, size_t *at)
 	return NULL;
 }
 
-/* The entry of the last pass that is this process (same pid, same start), or ENTRY_NONE. */
-static __u32 match_entry(struct agg *agg, const struct proc_stat *p, size_t *cursor)
+/*
+ * The entry of the last pass that is this process (same pid, same start),
+ * or ENTRY_NONE, in *entry. Returns 0, or -ENOMEM building the index.
+ */
+static int match_entry(struct agg *agg, const struct proc_stat *p, size_t *cursor, __u32 *entry)
 {
 	const struct arrival *a;
 	uint64_t at;
 	size_t d;
 
+	*entry = ENTRY_NONE;
 	for (d = 0; d < MATCH_LOOKAHEAD && *cursor + d < agg->nr_order; d++) {
 		a = &agg->order[*cursor + d];
 		if (a->pid == p->pid && a->start_time_ns == p->start_time_ns) {
 			*cursor += d + 1;
-			return a->entry;
+			*entry = a->entry;
+			return 0;
 		}
 	}
 	/* out of the order the cursor knows (a pid reused early in the walk): the index */
@@ -222,13 +231,18 @@ static __u32 match_entry(struct agg *agg, const struct proc_stat *p, size_t *cur
 		u64map_clear(&agg->order_index);
 		for (d = 0; d < agg->nr_order; d++)
 			if (u64map_put(&agg->order_index, agg->order[d].pid, d))
-				return ENTRY_NONE; /* no memory: a newcomer, re-summed whole */
+				return -ENOMEM;
 		agg->order_indexed = true;
 	}
 	if (!u64map_get(&agg->order_index, p->pid, &at))
-		return ENTRY_NONE;
+		return 0;
 	a = &agg->order[at];
-	return a->start_time_ns == p->start_time_ns ? a->entry : ENTRY_NONE;
+	if (a->start_time_ns != p->start_time_ns)
+		return 0;
+	/* the walk goes on from here: the cursor follows it, as after a lookahead hit */
+	*cursor = at + 1;
+	*entry = a->entry;
+	return 0;
 }
 
 /* Faults since the entry's pass: the counters only grow, but a thread's exit can race the walk. */
@@ -272,15 +286,49 @@ static int push_arrival(struct agg *agg, const struct proc_stat *p, __u32 entry)
 	return 0;
 }
 
+/*
+ * A process moved between cgroups: its old entry leaves its cgroup's sums
+ * now, marked met (a second record of it this pass is then skipped) and
+ * dead (pid 0: the re-sort drops it).
+ */
+static int leave_cgroup(struct agg *agg, __u32 e)
+{
+	struct proc_stat *was = &agg->entries[e];
+	struct agg_cgroup *cg;
+	size_t at;
+
+	cg = cgroup_find(agg, was->cgroup_id, &at);
+	if (!cg)
+		return -EINVAL; /* the kept sums lost an entry's cgroup: a bug, not input */
+	mem_figures__sub(&cg->mem, &was->mem);
+	cg->nr_procs--;
+	agg->entry_pass[e] = agg->pass;
+	was->pid = 0;
+	agg->work.gone++;
+	return 0;
+}
+
 /* A process with no entry in its cgroup: it joins at the next re-sort. */
 static int add_birth(struct agg *agg, struct proc_stat *p, __u32 was)
 {
+	int err;
+
+	/* the same new process twice in one pass (a walk racing exec or a move): the first stands */
+	if (u64map_get(&agg->birth_index, p->pid, NULL))
+		return 0;
 	if (ARRAY_GROW(agg->births, agg->cap_births, agg->nr_births + 1))
 		return -ENOMEM;
-	if (was != ENTRY_NONE) /* moved between cgroups: the faults since, as for any process */
+	err = u64map_put(&agg->birth_index, p->pid, agg->nr_births);
+	if (err)
+		return err;
+	if (was != ENTRY_NONE) { /* moved between cgroups: the faults since, as for any process */
 		p->mem.page_faults = faults_since(&agg->entries[was], p);
-	else /* born during the interval (or a reused pid): all its faults are new */
-		p->mem.page_faults = agg->seen_a_pass ? p->faults_total : 0;
+		err = leave_cgroup(agg, was);
+		if (err)
+			return err;
+	} else { /* born during the interval (or a reused pid): all its faults are new */
+		p->mem.page_faults = agg->have_baselines ? p->faults_total : 0;
+	}
 	agg->births[agg->nr_births].p = *p;
 	agg->births[agg->nr_births].index = (__u32)agg->nr_births;
 	agg->work.born++;
@@ -295,6 +343,8 @@ static int match_pass(struct agg *agg, size_t *met)
 
 	agg->nr_next_order = 0;
 	agg->nr_births = 0;
+	if (agg->birth_index.len)
+		u64map_clear(&agg->birth_index);
 	agg->order_indexed = false;
 	*met = 0;
 	for (i = 0; i < agg->nr_procs; i++) {
@@ -304,7 +354,9 @@ static int match_pass(struct agg *agg, size_t *met)
 		/* no leader record (the main thread exited, or the pass raced it): no mm figures */
 		if (!agg->has_leader[i])
 			continue;
-		e = match_entry(agg, p, &cursor);
+		err = match_entry(agg, p, &cursor, &e);
+		if (err)
+			return err;
 		if (e != ENTRY_NONE && agg->entry_pass[e] == agg->pass)
 			continue; /* the same process twice in one pass: the first stands */
 		if (e != ENTRY_NONE && agg->entries[e].cgroup_id == p->cgroup_id) {
@@ -314,7 +366,6 @@ static int match_pass(struct agg *agg, size_t *met)
 			if (!err)
 				err = push_arrival(agg, p, e);
 		} else {
-			/* moved between cgroups: its old entry, not met, goes as an exit */
 			err = add_birth(agg, p, e);
 		}
 		if (err)
@@ -412,9 +463,10 @@ static int resort_entries(struct agg *agg)
 	    ARRAY_GROW(agg->birth_entry, agg->cap_birth_entry, agg->nr_births ? agg->nr_births : 1))
 		return -ENOMEM;
 	while (i < agg->nr_entries || b < agg->nr_births) {
-		if (i < agg->nr_entries && agg->entry_pass[i] != agg->pass) {
-			agg->remap[i++] =
-				ENTRY_NONE; /* exited, or moved: its birth stands for it */
+		/* exited, or moved (pid 0): a moved one's birth stands for it */
+		if (i < agg->nr_entries &&
+		    (agg->entry_pass[i] != agg->pass || !agg->entries[i].pid)) {
+			agg->remap[i++] = ENTRY_NONE;
 			continue;
 		}
 		if (b < agg->nr_births &&
@@ -479,13 +531,23 @@ static struct snapshot *new_snapshot(struct agg *agg)
 	return snap;
 }
 
-/* Forgets what was kept: the next pass sets its baselines, as the first did. */
+/*
+ * Forgets the kept processes after a failed pass (their sums are
+ * half-moved): the next pass meets every process as new and sets its
+ * fault baselines, as the first did. The cgroups keep their running fault
+ * totals, emptied, and their processes sum into them again.
+ */
 static void forget_kept(struct agg *agg)
 {
+	size_t i;
+
 	agg->nr_entries = 0;
 	agg->nr_order = 0;
-	agg->nr_cgroups = 0;
-	agg->seen_a_pass = false;
+	for (i = 0; i < agg->nr_cgroups; i++) {
+		agg->cgroups[i].nr_procs = 0;
+		memset(&agg->cgroups[i].mem, 0, sizeof(agg->cgroups[i].mem));
+	}
+	agg->have_baselines = false;
 }
 
 /* This pass's arrival order becomes the one the next pass's cursor walks. */
@@ -526,10 +588,12 @@ int agg__end(struct agg *agg, struct snapshot **out)
 	for (i = 0; i < agg->nr_cgroups; i++)
 		agg->cgroups[i].page_faults_total += agg->cgroups[i].mem.page_faults;
 	snap = new_snapshot(agg);
+	/* the kept state has moved to this pass, whether or not its snapshot could be made */
+	agg->seen_a_pass = true;
+	agg->have_baselines = true;
+	agg->prev_mono_ns = agg->mono_ns;
 	if (!snap)
 		return -ENOMEM;
-	agg->seen_a_pass = true;
-	agg->prev_mono_ns = agg->mono_ns;
 	*out = snap;
 	return 0;
 }
