@@ -96,6 +96,14 @@ static int write_stats(struct run_ctx *rc, __u64 ts_ms, const struct pipeline_st
  * Another daemon serving the socket is not fatal: its clients keep it, this
  * one runs without (two daemons on a node is the operator's call to make).
  */
+/* The host's memory is for top's header only: read while a top client listens. */
+static bool top_listens(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+
+	return rc->socket && snapsock_server__nr_clients(rc->socket);
+}
+
 static int open_socket(struct run_ctx *rc, const char *path)
 {
 	int err = snapsock_server__open(&rc->socket, path);
@@ -152,6 +160,7 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 	const struct snapshot *snap;
 	struct pipeline_stats st;
 	__u64 last_stats_ms = clock_wall_ms();
+	bool stats_due, listens;
 	int err;
 
 	for (;;) {
@@ -165,13 +174,16 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 		snap = pass.snap;
 		if (!snap)
 			goto check_output; /* events only: the pass comes later */
-		pipeline__stats(p, &st);
-		if (rc->socket)
-			snapsock_server__publish(rc->socket, snap, &st);
+		stats_due = snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000);
+		listens = top_listens(rc);
+		/* BPF's counters (a map read per CPU): read when something shows them */
+		if (rc->metrics || stats_due || listens)
+			pipeline__stats(p, &st);
+		if (rc->socket) /* no client: no frame, and none kept for later */
+			snapsock_server__publish(rc->socket, listens ? snap : NULL, &st);
 		if (rc->metrics)
 			publish_metrics(rc, snap, &st, o->metrics_max_cgroups);
-		if (snap->ts_ms - last_stats_ms >= (__u64)(o->stats_every_s * 1000) &&
-		    !rc->output_err) {
+		if (stats_due && !rc->output_err) {
 			rc->output_err = write_stats(rc, snap->ts_ms, &st);
 			last_stats_ms = snap->ts_ms;
 		}
@@ -231,6 +243,8 @@ int cmd_run(int argc, char **argv)
 		err = arm_duration(o.duration_s);
 	if (!err && o.socket_path)
 		err = open_socket(&rc, o.socket_path);
+	if (!err)
+		pipeline__host_memory_when(p, top_listens, &rc);
 	if (!err && (o.metrics_addr || o.health_addr))
 		err = start_metrics(&rc, &o);
 	if (!err) {

@@ -449,6 +449,21 @@ int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot 
 	size_t len, i;
 	int err;
 
+	/*
+	 * Nobody listens: no frame (its encoding grows with the processes). A
+	 * client that connects before the next pass waits for that pass's.
+	 */
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < srv->nr_conns && srv->conns[i].dead; i++)
+		;
+	if (!snap || i == srv->nr_conns) {
+		free(srv->last_frame);
+		srv->last_frame = NULL;
+		srv->last_len = 0;
+		pthread_mutex_unlock(&srv->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&srv->lock);
 	err = snapsock__encode(snap, st, &frame, &len);
 	if (err)
 		return err;

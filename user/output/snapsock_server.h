@@ -31,7 +31,12 @@ struct pipeline_stats;
  * belongs to another daemon: -EADDRINUSE. Errors are reported here.
  */
 int snapsock_server__open(struct snapsock_server **out, const char *path);
-/* Queues the snapshot for every client; never blocks. Returns 0 or -ENOMEM. */
+/*
+ * Queues the snapshot for every client, and keeps it for one that connects
+ * before the next pass; never blocks. With no client, or snap NULL, there is
+ * no frame: a client connecting then waits for the next pass's. Returns 0 or
+ * -ENOMEM.
+ */
 int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot *snap,
 			     const struct pipeline_stats *st);
 size_t snapsock_server__nr_clients(struct snapsock_server *srv);

@@ -58,6 +58,8 @@ struct pipeline {
 	char **event_paths; /* owned copies of paths the events borrow */
 	size_t nr_event_paths;
 	size_t event_paths_cap;
+	bool (*host_memory_wanted)(void *ctx); /* NULL: read /proc/meminfo every pass */
+	void *host_memory_ctx;
 };
 
 static void drop_events(struct pipeline *p)
@@ -271,7 +273,8 @@ static int sample(struct pipeline *p)
 		u64map_get(&p->oom_kills, cg->id, &kills);
 		cg->oom_kills_total = kills;
 	}
-	if (!meminfo__read("/proc", &mi)) {
+	if ((!p->host_memory_wanted || p->host_memory_wanted(p->host_memory_ctx)) &&
+	    !meminfo__read("/proc", &mi)) {
 		snap->host_mem_total_bytes = mi.mem_total_bytes;
 		snap->host_mem_available_bytes = mi.mem_available_bytes;
 	}
@@ -425,7 +428,7 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 			break;
 		wait_ms = (int)((p->next_pass_ns - now + 999999) / 1000000);
 		slice_ms = p->escalator && escalator__tracing(p->escalator) ? WAIT_SLICE_MS
-									     : IDLE_SLICE_MS;
+									    : IDLE_SLICE_MS;
 		err = drain_lifecycle(p, wait_ms < slice_ms ? wait_ms : slice_ms);
 		if (err >= 0 && p->escalator)
 			err = escalator__poll(p->escalator, 0);
@@ -472,6 +475,12 @@ void pipeline__stats(struct pipeline *p, struct pipeline_stats *out)
 	out->attach_failures = loader__attach_failures(p->loader);
 	if (p->escalator)
 		escalator__add_stats(p->escalator, out);
+}
+
+void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), void *ctx)
+{
+	p->host_memory_wanted = wanted;
+	p->host_memory_ctx = ctx;
 }
 
 const struct features *pipeline__features(const struct pipeline *p)

@@ -59,6 +59,12 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out);
 /* What BPF counted: events submitted, ring-buffer drops, map-full, attach failures. */
 void pipeline__stats(struct pipeline *p, struct pipeline_stats *out);
 void pipeline__close(struct pipeline *p); /* detaches everything; NULL-safe */
+/*
+ * Whether a pass reads the host's memory (/proc/meminfo, for `memobs top`'s
+ * header): asked of wanted(ctx) at each pass; NULL (the default): always.
+ * A daemon with no top client skips it.
+ */
+void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), void *ctx);
 
 struct features;
 const struct features *pipeline__features(const struct pipeline *p);
