@@ -559,12 +559,14 @@ int memobs_walk_procs(void *ctx)
 		if (!*(volatile __u32 *)&memobs_walk_cur.changed)
 			rec->flags |= MEMOBS_TASK_UNCHANGED;
 
+		/* re-read now (a single thread needs no walk): the age of its walk starts again */
+		if (*(volatile __u32 *)&memobs_walk_cur.changed)
+			st->walk_pass = pass;
 		/* signal->nr_threads counts the live threads; one needs no walk */
 		if (nr_threads <= 1) {
 			st->others_min_flt = 0;
 			st->others_maj_flt = 0;
 		} else if (*(volatile __u32 *)&memobs_walk_cur.changed) {
-			st->walk_pass = pass;
 			st->others_min_flt = 0;
 			st->others_maj_flt = 0;
 			sum_live_faults(task, st);

@@ -290,6 +290,29 @@ def test_once_table_and_json(tmp_path, cgroups, memobs):
     assert len(out.stdout.splitlines()) == 1
 
 
+def test_first_frame_between_far_apart_passes(tmp_path, cgroups, memobs):
+    """A daemon with no client encodes no frames; a top that connects
+    between two passes 30 s apart still gets the last pass's at once (within
+    the daemon's one-second wait slices), not at the next pass."""
+    steady = cgroups.make("steady")
+    steady.spawn([workload("memhog"), "--base", "16", "steady"])
+    time.sleep(0.5)
+    sock = str(tmp_path / "run" / "memobs.sock")
+    m = memobs("run", "--interval", "30", "--window", "300", "--socket", sock)
+    m.wait_started()
+    assert wait_until(lambda: os.path.exists(sock), 10), f"no socket at {sock}: {m.stderr}"
+    time.sleep(2)  # the seeding pass is done; the next is ~28 s away
+    start = time.monotonic()
+    out = subprocess.run([MEMOBS, "top", "--once", "--json", "--socket", sock],
+                         capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - start
+    assert out.returncode == 0, out.stderr
+    assert took < 5, f"the first frame took {took:.1f} s"
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    assert [l for l in lines if l["cgroup"]["id"] == steady.id], out.stdout
+    assert m.stop() == 0
+
+
 def test_no_daemon_falls_back_in_process(tmp_path, cgroups):
     steady = cgroups.make("steady")
     steady.spawn([workload("memhog"), "--base", "32", "steady"])

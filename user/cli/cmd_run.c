@@ -18,6 +18,7 @@
 #include "output/snapsock_server.h"
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/procfs.h"
 #include "util/stop_signal.h"
 
 /* SIGALRM is --duration; the stop cuts the ring-buffer wait short. */
@@ -92,10 +93,6 @@ static int write_stats(struct run_ctx *rc, __u64 ts_ms, const struct pipeline_st
 	return render__line(stdout, &rc->json, &r);
 }
 
-/*
- * Another daemon serving the socket is not fatal: its clients keep it, this
- * one runs without (two daemons on a node is the operator's call to make).
- */
 /* The host's memory is for top's header only: read while a top client listens. */
 static bool top_listens(void *ctx)
 {
@@ -104,6 +101,37 @@ static bool top_listens(void *ctx)
 	return rc->socket && snapsock_server__nr_clients(rc->socket);
 }
 
+/* A frame for top, with the host's memory read now if its pass had no client to read it for. */
+static void publish_frame(struct run_ctx *rc, const struct snapshot *snap,
+			  const struct pipeline_stats *st)
+{
+	struct snapshot frame = *snap; /* shallow: the encoder only reads it */
+	struct meminfo mi;
+
+	if (!frame.host_mem_total_bytes && !meminfo__read("/proc", &mi)) {
+		frame.host_mem_total_bytes = mi.mem_total_bytes;
+		frame.host_mem_available_bytes = mi.mem_available_bytes;
+	}
+	if (snapsock_server__publish(rc->socket, &frame, st))
+		p_warn("out of memory encoding a frame for memobs top");
+}
+
+/* While waiting for a pass: a top that connected since gets the last pass's frame now. */
+static void serve_new_client(struct pipeline *p, const struct snapshot *last, void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	struct pipeline_stats st;
+
+	if (!last || !rc->socket || !snapsock_server__wants_frame(rc->socket))
+		return;
+	pipeline__stats(p, &st);
+	publish_frame(rc, last, &st);
+}
+
+/*
+ * Another daemon serving the socket is not fatal: its clients keep it, this
+ * one runs without (two daemons on a node is the operator's call to make).
+ */
 static int open_socket(struct run_ctx *rc, const char *path)
 {
 	int err = snapsock_server__open(&rc->socket, path);
@@ -179,8 +207,10 @@ static int run_loop(struct pipeline *p, const struct run_opts *o, struct run_ctx
 		/* BPF's counters (a map read per CPU): read when something shows them */
 		if (rc->metrics || stats_due || listens)
 			pipeline__stats(p, &st);
-		if (rc->socket) /* no client: no frame, and none kept for later */
-			snapsock_server__publish(rc->socket, listens ? snap : NULL, &st);
+		if (listens)
+			publish_frame(rc, snap, &st);
+		else if (rc->socket) /* no client: no frame, and none kept for later */
+			snapsock_server__publish(rc->socket, NULL, NULL);
 		if (rc->metrics)
 			publish_metrics(rc, snap, &st, o->metrics_max_cgroups);
 		if (stats_due && !rc->output_err) {
@@ -243,8 +273,10 @@ int cmd_run(int argc, char **argv)
 		err = arm_duration(o.duration_s);
 	if (!err && o.socket_path)
 		err = open_socket(&rc, o.socket_path);
-	if (!err)
+	if (!err) {
 		pipeline__host_memory_when(p, top_listens, &rc);
+		pipeline__while_waiting(p, serve_new_client, &rc);
+	}
 	if (!err && (o.metrics_addr || o.health_addr))
 		err = start_metrics(&rc, &o);
 	if (!err) {

@@ -442,6 +442,16 @@ fail_no_unlink:
 	return err;
 }
 
+/* Clients not yet found dead; the caller holds the lock. */
+static size_t live_clients(const struct snapsock_server *srv)
+{
+	size_t i, nr = 0;
+
+	for (i = 0; i < srv->nr_conns; i++)
+		nr += !srv->conns[i].dead;
+	return nr;
+}
+
 int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot *snap,
 			     const struct pipeline_stats *st)
 {
@@ -454,9 +464,7 @@ int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot 
 	 * client that connects before the next pass waits for that pass's.
 	 */
 	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->nr_conns && srv->conns[i].dead; i++)
-		;
-	if (!snap || i == srv->nr_conns) {
+	if (!snap || !live_clients(srv)) {
 		free(srv->last_frame);
 		srv->last_frame = NULL;
 		srv->last_len = 0;
@@ -480,13 +488,22 @@ int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot 
 
 size_t snapsock_server__nr_clients(struct snapsock_server *srv)
 {
-	size_t i, nr = 0;
+	size_t nr;
 
 	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->nr_conns; i++)
-		nr += !srv->conns[i].dead;
+	nr = live_clients(srv);
 	pthread_mutex_unlock(&srv->lock);
 	return nr;
+}
+
+bool snapsock_server__wants_frame(struct snapsock_server *srv)
+{
+	bool wants;
+
+	pthread_mutex_lock(&srv->lock);
+	wants = !srv->last_frame && live_clients(srv);
+	pthread_mutex_unlock(&srv->lock);
+	return wants;
 }
 
 void snapsock_server__close(struct snapsock_server *srv)

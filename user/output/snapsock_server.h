@@ -34,12 +34,15 @@ int snapsock_server__open(struct snapsock_server **out, const char *path);
 /*
  * Queues the snapshot for every client, and keeps it for one that connects
  * before the next pass; never blocks. With no client, or snap NULL, there is
- * no frame: a client connecting then waits for the next pass's. Returns 0 or
+ * no frame and none kept: a client connecting then waits until the caller
+ * publishes again (snapsock_server__wants_frame() tells it to). Returns 0 or
  * -ENOMEM.
  */
 int snapsock_server__publish(struct snapsock_server *srv, const struct snapshot *snap,
 			     const struct pipeline_stats *st);
 size_t snapsock_server__nr_clients(struct snapsock_server *srv);
+/* A client is connected and no frame is kept for it: one should be published. */
+bool snapsock_server__wants_frame(struct snapsock_server *srv);
 /* Disconnects every client and unlinks the socket; NULL-safe. */
 void snapsock_server__close(struct snapsock_server *srv);
 

@@ -60,6 +60,8 @@ struct pipeline {
 	size_t event_paths_cap;
 	bool (*host_memory_wanted)(void *ctx); /* NULL: read /proc/meminfo every pass */
 	void *host_memory_ctx;
+	void (*while_waiting)(struct pipeline *p, const struct snapshot *last, void *ctx);
+	void *while_waiting_ctx;
 };
 
 static void drop_events(struct pipeline *p)
@@ -448,6 +450,8 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out)
 			out->nr_events = p->nr_events;
 			return 0;
 		}
+		if (p->while_waiting)
+			p->while_waiting(p, p->snap, p->while_waiting_ctx);
 	}
 	/* a late pass (stopped process, overloaded host) skips ticks rather than bursting */
 	while (p->next_pass_ns <= now)
@@ -481,6 +485,14 @@ void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), v
 {
 	p->host_memory_wanted = wanted;
 	p->host_memory_ctx = ctx;
+}
+
+void pipeline__while_waiting(struct pipeline *p,
+			     void (*cb)(struct pipeline *p, const struct snapshot *last, void *ctx),
+			     void *ctx)
+{
+	p->while_waiting = cb;
+	p->while_waiting_ctx = ctx;
 }
 
 const struct features *pipeline__features(const struct pipeline *p)

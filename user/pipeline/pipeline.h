@@ -65,6 +65,14 @@ void pipeline__close(struct pipeline *p); /* detaches everything; NULL-safe */
  * A daemon with no top client skips it.
  */
 void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), void *ctx);
+/*
+ * Called while pipeline__next() waits for the pass, at most a second apart,
+ * with the last pass's snapshot: work that should not wait for the next pass
+ * (a `memobs top` that just connected gets its first frame).
+ */
+void pipeline__while_waiting(struct pipeline *p,
+			     void (*cb)(struct pipeline *p, const struct snapshot *last, void *ctx),
+			     void *ctx);
 
 struct features;
 const struct features *pipeline__features(const struct pipeline *p);
