@@ -338,17 +338,18 @@ static __always_inline void sum_live_faults(struct task_struct *leader,
 }
 
 /*
- * Passes between due re-reads of the per-CPU parts: the rescan period, or
- * more when a full round of them (processes x 4 counters x CPUs loads)
- * would cost more than a budget a pass, as on a many-CPU node.
+ * Passes between a process's due re-reads of some costly figure: the
+ * rescan period, or more when re-reading every process's once (round: its
+ * cost over the last pass, in the budget's unit) would cost more than a
+ * budget a pass, as on a many-CPU or many-thread node. Budget 0 or ~0: no
+ * limit.
  */
-static __u32 rss_period(__u32 nr_procs, __u32 nr_cpus)
+static __u32 spread_period(__u64 round, __u64 budget)
 {
-	__u64 budget = memobs_exact_budget_loads, round, period;
+	__u64 period;
 
 	if (memobs_rescan_passes <= 1 || !budget || budget == ~0ULL)
 		return memobs_rescan_passes ? memobs_rescan_passes : 1;
-	round = (__u64)nr_procs * 4 * nr_cpus;
 	period = (round + budget - 1) / budget;
 	if (period < memobs_rescan_passes)
 		period = memobs_rescan_passes;
@@ -356,21 +357,15 @@ static __u32 rss_period(__u32 nr_procs, __u32 nr_cpus)
 }
 
 /*
- * Passes between due walks of a process's other threads: the rescan
- * period, or more when walking all of them once (the last pass's threads
- * besides the leaders) would take more than a budget a pass.
+ * A costly figure is due: every pass (rescan 1), for a new process, by the
+ * stagger ((pass + pid) % period == 0), or by age: the period follows the
+ * processes or threads of the node, and one that changed between passes
+ * must not leave a process unread for longer than the period.
  */
-static __u32 thread_period(__u64 nr_others)
+static __always_inline bool due_now(__u32 pass, __u32 pid, bool seen, __u32 last_pass, __u32 period)
 {
-	__u32 budget = memobs_walk_thread_budget;
-	__u64 period;
-
-	if (memobs_rescan_passes <= 1 || !budget)
-		return memobs_rescan_passes ? memobs_rescan_passes : 1;
-	period = (nr_others + budget - 1) / budget;
-	if (period < memobs_rescan_passes)
-		period = memobs_rescan_passes;
-	return period > 4096 ? 4096 : period;
+	return memobs_rescan_passes <= 1 || !seen || (pass + pid) % period == 0 ||
+	       pass - last_pass >= period;
 }
 
 /*
@@ -481,8 +476,10 @@ int memobs_walk_procs(void *ctx)
 	last_started = memobs_walk_started;
 	memobs_walk_started = bpf_ktime_get_ns();
 	nr_cpus = learn_cpu_offsets();
-	memobs_walk_rss_period = rss_period(last_nr, nr_cpus);
-	walk_period = thread_period(memobs_walk_others);
+	/* per-CPU parts: 4 counters x CPUs loads a process; thread walks: a visit a thread */
+	memobs_walk_rss_period =
+		spread_period((__u64)last_nr * 4 * nr_cpus, memobs_exact_budget_loads);
+	walk_period = spread_period(memobs_walk_others, memobs_walk_thread_budget);
 	memobs_walk_thread_period = walk_period;
 	memobs_walk_others = 0;
 	/* a syscall program is sleepable: the iterator wants an RCU read-side section */
@@ -494,7 +491,7 @@ int memobs_walk_procs(void *ctx)
 		struct memobs_task_rec *rec;
 		struct signal_struct *sig;
 		struct mm_struct *mm;
-		__u32 idx = memobs_walk_nr, nr_threads, rescan = memobs_rescan_passes, key;
+		__u32 idx = memobs_walk_nr, nr_threads, key;
 		__u64 signal_flt, leader_flt, cost;
 		__s64 anon, file, shmem, swap;
 		bool due;
@@ -547,9 +544,7 @@ int memobs_walk_procs(void *ctx)
 		slot->pid = rec->pid;
 		slot->start_time_ns = rec->start_time_ns;
 		st = &slot->st;
-		/* the threads' walk: due by the stagger, or by age (the period follows the threads) */
-		due = rescan <= 1 || !st->seen || (pass + rec->pid) % walk_period == 0 ||
-		      pass - st->walk_pass >= walk_period;
+		due = due_now(pass, rec->pid, st->seen, st->walk_pass, walk_period);
 		memobs_walk_cur.moved =
 			st->total_vm != mm->total_vm || st->signal_flt != signal_flt ||
 			st->leader_flt != leader_flt || st->nr_threads != nr_threads ||
@@ -586,15 +581,9 @@ int memobs_walk_procs(void *ctx)
 		rec->min_flt += st->others_min_flt;
 		rec->maj_flt += st->others_maj_flt;
 
-		/*
-		 * The per-CPU parts: when due, else when changed and the budget
-		 * allows. Due by the stagger, or by age: the period follows the
-		 * number of processes, and a period that changed between passes
-		 * must not leave a process unread for longer than the period.
-		 */
+		/* the per-CPU parts: when due, else when changed and the budget allows */
 		cost = 4 * nr_cpus;
-		due = rescan <= 1 || !st->seen || (pass + rec->pid) % memobs_walk_rss_period == 0 ||
-		      pass - st->rss_pass >= memobs_walk_rss_period;
+		due = due_now(pass, rec->pid, st->seen, st->rss_pass, memobs_walk_rss_period);
 		memobs_walk_cur.sum_rss = due;
 		if (!due && (*(volatile __u32 *)&memobs_walk_cur.moved || st->rss_owed)) {
 			if (memobs_walk_budget_left >= cost) {
