@@ -93,22 +93,22 @@ static int write_stats(struct run_ctx *rc, __u64 ts_ms, const struct pipeline_st
 	return render__line(stdout, &rc->json, &r);
 }
 
-/* The host's memory is for top's header only: read while a top client listens. */
-static bool top_listens(void *ctx)
+static bool top_listens(const struct run_ctx *rc)
 {
-	struct run_ctx *rc = ctx;
-
 	return rc->socket && snapsock_server__nr_clients(rc->socket);
 }
 
-/* A frame for top, with the host's memory read now if its pass had no client to read it for. */
+/*
+ * A frame for top, with the host's memory: only top's header shows it, so
+ * the passes leave it out (pipeline_opts.no_host_memory) and it is read here.
+ */
 static void publish_frame(struct run_ctx *rc, const struct snapshot *snap,
 			  const struct pipeline_stats *st)
 {
 	struct snapshot frame = *snap; /* shallow: the encoder only reads it */
 	struct meminfo mi;
 
-	if (!frame.host_mem_total_bytes && !meminfo__read("/proc", &mi)) {
+	if (!meminfo__read("/proc", &mi)) {
 		frame.host_mem_total_bytes = mi.mem_total_bytes;
 		frame.host_mem_available_bytes = mi.mem_available_bytes;
 	}
@@ -246,6 +246,7 @@ int cmd_run(int argc, char **argv)
 	json_init(&rc.json);
 
 	popts.interval_s = o.interval_s;
+	popts.no_host_memory = true; /* read for top's frames only (publish_frame) */
 	popts.window_s = o.window_s;
 	popts.min_growth_bytes_per_s = o.min_growth_bytes_per_s;
 	popts.detect = !o.no_detect;
@@ -273,10 +274,8 @@ int cmd_run(int argc, char **argv)
 		err = arm_duration(o.duration_s);
 	if (!err && o.socket_path)
 		err = open_socket(&rc, o.socket_path);
-	if (!err) {
-		pipeline__host_memory_when(p, top_listens, &rc);
+	if (!err)
 		pipeline__while_waiting(p, serve_new_client, &rc);
-	}
 	if (!err && (o.metrics_addr || o.health_addr))
 		err = start_metrics(&rc, &o);
 	if (!err) {

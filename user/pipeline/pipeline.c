@@ -58,8 +58,6 @@ struct pipeline {
 	char **event_paths; /* owned copies of paths the events borrow */
 	size_t nr_event_paths;
 	size_t event_paths_cap;
-	bool (*host_memory_wanted)(void *ctx); /* NULL: read /proc/meminfo every pass */
-	void *host_memory_ctx;
 	void (*while_waiting)(struct pipeline *p, const struct snapshot *last, void *ctx);
 	void *while_waiting_ctx;
 };
@@ -275,8 +273,7 @@ static int sample(struct pipeline *p)
 		u64map_get(&p->oom_kills, cg->id, &kills);
 		cg->oom_kills_total = kills;
 	}
-	if ((!p->host_memory_wanted || p->host_memory_wanted(p->host_memory_ctx)) &&
-	    !meminfo__read("/proc", &mi)) {
+	if (!p->opts.no_host_memory && !meminfo__read("/proc", &mi)) {
 		snap->host_mem_total_bytes = mi.mem_total_bytes;
 		snap->host_mem_available_bytes = mi.mem_available_bytes;
 	}
@@ -479,12 +476,6 @@ void pipeline__stats(struct pipeline *p, struct pipeline_stats *out)
 	out->attach_failures = loader__attach_failures(p->loader);
 	if (p->escalator)
 		escalator__add_stats(p->escalator, out);
-}
-
-void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), void *ctx)
-{
-	p->host_memory_wanted = wanted;
-	p->host_memory_ctx = ctx;
 }
 
 void pipeline__while_waiting(struct pipeline *p,

@@ -35,6 +35,11 @@ struct pipeline_opts {
 	unsigned int profile_keep; /* --profile-keep; 0: the default */
 	/* The caller of each site (model/caller.h, --wrappers); NULL: the defaults; not owned. */
 	const struct caller_rule *callers;
+	/*
+	 * The passes leave the host's memory (/proc/meminfo, for `memobs top`'s
+	 * header) to the caller, which reads it when it needs it.
+	 */
+	bool no_host_memory;
 	/* Set by a signal handler: waits end early when it turns non-zero. */
 	volatile sig_atomic_t *stop;
 };
@@ -59,12 +64,6 @@ int pipeline__next(struct pipeline *p, struct pipeline_pass *out);
 /* What BPF counted: events submitted, ring-buffer drops, map-full, attach failures. */
 void pipeline__stats(struct pipeline *p, struct pipeline_stats *out);
 void pipeline__close(struct pipeline *p); /* detaches everything; NULL-safe */
-/*
- * Whether a pass reads the host's memory (/proc/meminfo, for `memobs top`'s
- * header): asked of wanted(ctx) at each pass; NULL (the default): always.
- * A daemon with no top client skips it.
- */
-void pipeline__host_memory_when(struct pipeline *p, bool (*wanted)(void *ctx), void *ctx);
 /*
  * Called while pipeline__next() waits for the pass, at most a second apart,
  * with the last pass's snapshot: work that should not wait for the next pass
