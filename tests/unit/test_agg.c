@@ -132,6 +132,15 @@ static struct memobs_task_rec whole(__u32 pid, __u64 cgroup, __u64 anon_pages, _
 	return r;
 }
 
+/* n quiet processes, pids from 10, over nr_cgroups cgroups from 100 */
+static void fill_whole(struct memobs_task_rec *recs, size_t n, size_t nr_cgroups)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		recs[i] = whole(10 + (__u32)i, 100 + i % nr_cgroups, 50, 10, 1);
+}
+
 static void test_process_records_match_thread_records(void **state)
 {
 	struct agg *per_thread = agg__new(4096), *per_process = agg__new(4096);
@@ -473,11 +482,9 @@ static void test_unchanged_processes_cost_no_work(void **state)
 	struct agg *agg = agg__new(4096);
 	struct agg_work work;
 	struct snapshot *snap;
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < 300; i++)
-		recs[i] = whole(10 + (__u32)i, 100 + i % 7, 50, 10, 1);
+	fill_whole(recs, 300, 7);
 	snapshot__free(pass(agg, 1, recs, 300));
 	agg__work(agg, &work);
 	assert_int_equal(work.born, 300);
@@ -529,8 +536,7 @@ static void test_long_run_of_exits(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 100; i++)
-		recs[i] = whole(10 + (__u32)i, 100 + i % 3, 50, 10, 1);
+	fill_whole(recs, 100, 3);
 	snapshot__free(pass(agg, 1, recs, 100));
 	memmove(&recs[30], &recs[50], 50 * sizeof(recs[0]));
 	snap = pass(agg, 2, recs, 80);
